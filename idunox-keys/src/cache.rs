@@ -1,0 +1,181 @@
+//! The warm-verification cache of DESIGN §3.
+//!
+//! After argon2 accepted a secret for a key id, the cache remembers a keyed digest
+//! (HMAC-SHA256 under a random per-process key) of `key_id ‖ secret` — never the secret — so the
+//! next verification of that key costs one digest and one constant-time comparison. A presented
+//! secret whose digest differs from the remembered one is refused at once, without argon2.
+//! The credential's status is not cached: the verifier reads it fresh every time.
+//!
+//! The cache is bounded (entries per shard) and sharded to keep lock hold times short. A key's
+//! secret never changes, so an entry never goes stale; eviction only costs one more argon2 run.
+
+use core::fmt;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use time::{Duration, OffsetDateTime};
+
+use crate::error::RandomnessError;
+use crate::generate::random_bytes;
+use crate::key::{KeyId, SECRET_LEN};
+
+const SHARDS: usize = 16;
+
+struct Entry {
+    digest: [u8; 32],
+    /// When this process last recorded a use of this key in the store.
+    touched_at: OffsetDateTime,
+}
+
+/// What the cache knows about a presented secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Warm {
+    /// The digest matches a remembered verification. `touch_due`: this caller should record the
+    /// use in the store (at most once per interval per key per process).
+    Match { touch_due: bool },
+    /// A different secret was verified for this key id: refuse without argon2.
+    Mismatch,
+    /// Nothing remembered: verify with argon2.
+    Absent,
+}
+
+/// A bounded map from key id to a keyed digest of the verified secret.
+pub(crate) struct WarmCache {
+    mac: Hmac<Sha256>,
+    shards: Box<[Mutex<HashMap<KeyId, Entry>>]>,
+    per_shard: usize,
+}
+
+impl WarmCache {
+    /// A cache holding up to `capacity` entries (0 disables it).
+    pub(crate) fn new(capacity: usize) -> Result<Self, RandomnessError> {
+        let key = zeroize::Zeroizing::new(random_bytes::<32>()?);
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
+            .map_err(|_| RandomnessError)?;
+        Ok(Self {
+            mac,
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            per_shard: capacity.div_ceil(SHARDS),
+        })
+    }
+
+    fn digest(&self, key_id: &KeyId, secret: &[u8; SECRET_LEN]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(key_id.as_bytes());
+        mac.update(secret);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn shard(&self, key_id: &KeyId) -> &Mutex<HashMap<KeyId, Entry>> {
+        let b = key_id.as_bytes();
+        &self.shards[usize::from(b[0] ^ b[5] ^ b[11]) % SHARDS]
+    }
+
+    /// Compare the presented secret with what is remembered for `key_id`.
+    pub(crate) fn check(
+        &self,
+        key_id: &KeyId,
+        secret: &[u8; SECRET_LEN],
+        now: OffsetDateTime,
+        touch_every: Duration,
+    ) -> Warm {
+        if self.per_shard == 0 {
+            return Warm::Absent;
+        }
+        let digest = self.digest(key_id, secret);
+        let mut shard = self
+            .shard(key_id)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match shard.get_mut(key_id) {
+            None => Warm::Absent,
+            Some(e) if bool::from(e.digest.ct_eq(&digest)) => {
+                let touch_due = now - e.touched_at >= touch_every;
+                if touch_due {
+                    e.touched_at = now;
+                }
+                Warm::Match { touch_due }
+            }
+            Some(_) => Warm::Mismatch,
+        }
+    }
+
+    /// Remember that argon2 accepted `secret` for `key_id` (the use is being recorded at `now`).
+    pub(crate) fn remember(&self, key_id: &KeyId, secret: &[u8; SECRET_LEN], now: OffsetDateTime) {
+        if self.per_shard == 0 {
+            return;
+        }
+        let digest = self.digest(key_id, secret);
+        let mut shard = self
+            .shard(key_id)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if shard.len() >= self.per_shard && !shard.contains_key(key_id) {
+            if let Some(victim) = shard.keys().next().copied() {
+                shard.remove(&victim);
+            }
+        }
+        shard.insert(
+            *key_id,
+            Entry {
+                digest,
+                touched_at: now,
+            },
+        );
+    }
+
+    /// Entries held now.
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+}
+
+impl fmt::Debug for WarmCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WarmCache")
+            .field("capacity", &(self.per_shard * SHARDS))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn match_mismatch_absent_and_bound() {
+        let c = WarmCache::new(32).unwrap();
+        let now = datetime!(2026-01-01 0:00 UTC);
+        let id = KeyId::parse("AAAAAAAAAAAA").unwrap();
+        let s1 = [b'a'; SECRET_LEN];
+        let s2 = [b'b'; SECRET_LEN];
+        assert_eq!(c.check(&id, &s1, now, Duration::minutes(1)), Warm::Absent);
+        c.remember(&id, &s1, now);
+        assert_eq!(
+            c.check(&id, &s1, now, Duration::minutes(1)),
+            Warm::Match { touch_due: false }
+        );
+        assert_eq!(c.check(&id, &s2, now, Duration::minutes(1)), Warm::Mismatch);
+        let later = now + Duration::minutes(1);
+        assert_eq!(
+            c.check(&id, &s1, later, Duration::minutes(1)),
+            Warm::Match { touch_due: true }
+        );
+        assert_eq!(
+            c.check(&id, &s1, later, Duration::minutes(1)),
+            Warm::Match { touch_due: false }
+        );
+        for i in 0..1000 {
+            let id = KeyId::parse(&format!("{i:0>12}")).unwrap();
+            c.remember(&id, &s1, now);
+        }
+        assert!(c.len() <= 32);
+    }
+}

@@ -1,0 +1,137 @@
+//! The storage-agnostic [`KeyStore`] trait, and [`MemoryStore`], its in-memory implementation.
+//!
+//! A store keeps [`Credential`] records and makes two operations atomic: `insert` refuses a
+//! taken key id, and `rotate` supersedes a credential and inserts its successor in one step, so
+//! that of two concurrent rotations of one key exactly one wins. The lifecycle rules themselves
+//! (which status may rotate, how long the overlap is) live in [`KeyManager`](crate::KeyManager);
+//! a store only checks the conditions of [`Rotation`] under its lock or transaction.
+
+use core::future::Future;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::credential::Credential;
+use crate::error::StoreError;
+use crate::key::KeyId;
+use crate::tenant::TenantId;
+
+pub mod memory;
+
+pub use memory::MemoryStore;
+
+/// What [`KeyStore::rotate`] must do in one atomic step.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// The tenant that asks; a predecessor of another tenant is [`StoreError::NotFound`].
+    pub tenant_id: TenantId,
+    /// The credential being superseded.
+    pub predecessor: KeyId,
+    /// `min(now + overlap, predecessor.expires_at)`, computed by the manager.
+    pub grace_expires_at: OffsetDateTime,
+    /// The instant of the rotation: the predecessor must still be unexpired at it.
+    pub now: OffsetDateTime,
+    /// The new credential, with `replaces = Some(predecessor)`.
+    pub successor: Credential,
+}
+
+/// Where credentials live. Implementations: [`MemoryStore`] here; SQLite and PostgreSQL in the
+/// reference server.
+///
+/// Every method returns a `Send` future so a store can sit behind a tower layer on a
+/// multi-threaded runtime.
+pub trait KeyStore: Send + Sync + 'static {
+    /// Add a new credential.
+    ///
+    /// # Errors
+    /// [`StoreError::KeyIdTaken`] when the key id exists (for any tenant).
+    fn insert(&self, credential: Credential)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The credential with this key id, whatever its tenant (the verification path).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] only; an unknown id is `Ok(None)`.
+    fn find(
+        &self,
+        key_id: &KeyId,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+
+    /// This tenant's credentials, newest first (ties broken by insertion order, newest first).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn list(
+        &self,
+        tenant_id: &TenantId,
+    ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send;
+
+    /// Atomically: if the predecessor exists for `rotation.tenant_id`, is not revoked, not
+    /// superseded and `now < expires_at`, set its `replaced_by` and `grace_expires_at` and insert
+    /// the successor.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] (no such credential for this tenant), [`StoreError::Conflict`]
+    /// (it is no longer rotatable: another rotation or a revoke won), [`StoreError::KeyIdTaken`]
+    /// (the successor's id is taken; nothing changed), [`StoreError::Backend`].
+    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revoke at `now` unless revoked already (idempotent: the first `revoked_at` stays), and
+    /// return the record as it now stands.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] (no such credential for this tenant), [`StoreError::Backend`].
+    fn revoke(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Credential, StoreError>> + Send;
+
+    /// Record last use for a batch of keys (later instants only ever move `last_used_at` forward).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn touch(
+        &self,
+        used: &[(KeyId, OffsetDateTime)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<S: KeyStore> KeyStore for Arc<S> {
+    fn insert(
+        &self,
+        credential: Credential,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).insert(credential)
+    }
+    fn find(
+        &self,
+        key_id: &KeyId,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send {
+        (**self).find(key_id)
+    }
+    fn list(
+        &self,
+        tenant_id: &TenantId,
+    ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send {
+        (**self).list(tenant_id)
+    }
+    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).rotate(rotation)
+    }
+    fn revoke(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Credential, StoreError>> + Send {
+        (**self).revoke(tenant_id, key_id, now)
+    }
+    fn touch(
+        &self,
+        used: &[(KeyId, OffsetDateTime)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).touch(used)
+    }
+}

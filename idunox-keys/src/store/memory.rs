@@ -1,0 +1,177 @@
+//! [`MemoryStore`]: a [`KeyStore`] in process memory, correct under concurrency.
+//!
+//! One `RwLock` guards the whole state, so every operation is atomic; no guard is held across
+//! an `.await` (the futures are ready at once).
+//!
+//! ```
+//! use idunox_keys::{KeyStore, MemoryStore, TenantId};
+//! # tokio_test_block_on(async {
+//! let store = MemoryStore::new();
+//! assert!(store.list(&TenantId::new("t1")).await?.is_empty());
+//! # Ok::<(), idunox_keys::StoreError>(()) });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f) }
+//! ```
+
+use core::fmt;
+use core::future::{Future, ready};
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
+use time::OffsetDateTime;
+
+use super::{KeyStore, Rotation};
+use crate::credential::Credential;
+use crate::error::StoreError;
+use crate::key::KeyId;
+use crate::tenant::TenantId;
+
+#[derive(Default)]
+struct State {
+    by_id: HashMap<KeyId, Credential>,
+    /// Each tenant's key ids in insertion order.
+    by_tenant: HashMap<TenantId, Vec<KeyId>>,
+}
+
+impl State {
+    fn insert(&mut self, c: Credential) -> Result<(), StoreError> {
+        if self.by_id.contains_key(&c.key_id) {
+            return Err(StoreError::KeyIdTaken);
+        }
+        self.by_tenant
+            .entry(c.tenant_id.clone())
+            .or_default()
+            .push(c.key_id);
+        self.by_id.insert(c.key_id, c);
+        Ok(())
+    }
+
+    fn owned_mut(&mut self, tenant: &TenantId, id: &KeyId) -> Result<&mut Credential, StoreError> {
+        match self.by_id.get_mut(id) {
+            Some(c) if &c.tenant_id == tenant => Ok(c),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+}
+
+/// An in-memory [`KeyStore`]. Share it with `Arc` (which is a `KeyStore` too).
+#[derive(Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many credentials it holds.
+    pub fn len(&self) -> usize {
+        self.read(|s| s.by_id.len())
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.state.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.write().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl KeyStore for MemoryStore {
+    fn insert(
+        &self,
+        credential: Credential,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.write(|s| s.insert(credential)))
+    }
+
+    fn find(
+        &self,
+        key_id: &KeyId,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send {
+        ready(Ok(self.read(|s| s.by_id.get(key_id).cloned())))
+    }
+
+    fn list(
+        &self,
+        tenant_id: &TenantId,
+    ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send {
+        let mut out: Vec<Credential> = self.read(|s| {
+            s.by_tenant
+                .get(tenant_id)
+                .map(|ids| {
+                    ids.iter()
+                        .rev()
+                        .filter_map(|id| s.by_id.get(id).cloned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        // Newest first; the sort is stable, so equal instants keep newest-inserted first.
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        ready(Ok(out))
+    }
+
+    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.write(|s| {
+            if s.by_id.contains_key(&rotation.successor.key_id) {
+                return Err(StoreError::KeyIdTaken);
+            }
+            let old = s.owned_mut(&rotation.tenant_id, &rotation.predecessor)?;
+            if old.revoked_at.is_some()
+                || old.replaced_by.is_some()
+                || rotation.now >= old.expires_at
+            {
+                return Err(StoreError::Conflict);
+            }
+            old.replaced_by = Some(rotation.successor.key_id);
+            old.grace_expires_at = Some(rotation.grace_expires_at);
+            s.insert(rotation.successor)
+        }))
+    }
+
+    fn revoke(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Credential, StoreError>> + Send {
+        ready(self.write(|s| {
+            let c = s.owned_mut(tenant_id, key_id)?;
+            c.revoked_at.get_or_insert(now);
+            Ok(c.clone())
+        }))
+    }
+
+    fn touch(
+        &self,
+        used: &[(KeyId, OffsetDateTime)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.write(|s| {
+            for (id, at) in used {
+                if let Some(c) = s.by_id.get_mut(id) {
+                    if c.last_used_at.is_none_or(|prev| prev < *at) {
+                        c.last_used_at = Some(*at);
+                    }
+                }
+            }
+        });
+        ready(Ok(()))
+    }
+}

@@ -1,0 +1,305 @@
+//! The verification path of DESIGN §3, top to bottom:
+//! parse → checksum → environment → store lookup by key id → secret check → status at `now`.
+//!
+//! Each step refuses cheaply before the next, more expensive one. The secret check is warm when
+//! the [cache](crate::cache) remembers this key (one HMAC and one constant-time comparison) and
+//! cold otherwise (argon2id on the blocking pool, at most `cold_limit` at once; past that the
+//! caller is told [`Refusal::Overloaded`] instead of queueing). An unknown key id is refused
+//! without argon2 work. The status is always read fresh from the store, so a revoke takes effect
+//! on the very next request.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use idunox_keys::{KeyFormat, KeyManager, MemoryStore, Refusal, TenantId, Verifier};
+//! use idunox_keys::{HashParams, SecretHasher};
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = Arc::new(MemoryStore::new());
+//! let format = KeyFormat::new("idx", "test")?;
+//! let keys = KeyManager::new(store.clone(), format.clone())
+//!     .with_hasher(SecretHasher::new(HashParams::INSECURE_FAST)?);
+//! let verifier = Verifier::new(store, format);
+//!
+//! let issued = keys.create(&TenantId::new("acme"), None, None).await?;
+//! let key = issued.api_key.expose_secret();
+//! let cold = verifier.verify(Some(key.as_bytes())).await?;      // argon2
+//! let warm = verifier.verify(Some(key.as_bytes())).await?;      // cache
+//! assert_eq!(cold.tenant_id, warm.tenant_id);
+//! assert!(matches!(verifier.verify(None).await, Err(Refusal::Missing)));
+//!
+//! keys.revoke(&TenantId::new("acme"), &issued.credential.key_id).await?;
+//! assert_eq!(verifier.verify(Some(key.as_bytes())).await.unwrap_err().code(), "api_key_revoked");
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+use core::fmt;
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+use crate::blocking::{ColdLimiter, default_cold_limit, run_blocking};
+use crate::cache::{Warm, WarmCache};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{RandomnessError, Refusal};
+use crate::hash::SecretHasher;
+use crate::key::{KeyFormat, KeyId, SECRET_LEN};
+use crate::lifecycle::Policy;
+use crate::status::Status;
+use crate::store::KeyStore;
+use crate::tenant::TenantId;
+
+/// A key that passed verification: who it belongs to and where it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedKey {
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// The key id (also the credential id).
+    pub key_id: KeyId,
+    /// `active`, `expiring` or `grace`.
+    pub status: Status,
+    /// When the key stops being accepted.
+    pub expires_at: OffsetDateTime,
+    /// End of the rotation overlap, for a key in grace.
+    pub grace_expires_at: Option<OffsetDateTime>,
+    /// `idx_test_<key_id>_••••`.
+    pub masked_key: String,
+    /// The key's name, if any.
+    pub name: Option<String>,
+}
+
+/// Settings for a [`Verifier`]; start from [`Verifier::builder`].
+pub struct VerifierBuilder<S> {
+    store: S,
+    format: KeyFormat,
+    clock: Arc<dyn Clock>,
+    expiring_window: Duration,
+    cache_capacity: usize,
+    cold_limit: usize,
+    touch_every: Duration,
+}
+
+impl<S: KeyStore> VerifierBuilder<S> {
+    /// Read time from this clock (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Take the expiring window from this policy (default 30 days).
+    #[must_use]
+    pub fn policy(mut self, policy: &Policy) -> Self {
+        self.expiring_window = policy.expiring_window;
+        self
+    }
+
+    /// How many keys the warm cache remembers (default 100 000; 0 disables it).
+    #[must_use]
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.cache_capacity = entries;
+        self
+    }
+
+    /// How many cold (argon2) verifications may run at once (default 8 per core).
+    #[must_use]
+    pub fn cold_limit(mut self, max: usize) -> Self {
+        self.cold_limit = max;
+        self
+    }
+
+    /// Record a key's last use in the store at most this often per process (default 1 minute).
+    #[must_use]
+    pub fn touch_every(mut self, every: Duration) -> Self {
+        self.touch_every = every;
+        self
+    }
+
+    /// Build the verifier.
+    ///
+    /// # Errors
+    /// When the operating system cannot provide the cache's random key.
+    pub fn try_build(self) -> Result<Verifier<S>, RandomnessError> {
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                store: self.store,
+                format: self.format,
+                hasher: SecretHasher::default(),
+                cache: WarmCache::new(self.cache_capacity)?,
+                cold: ColdLimiter::new(self.cold_limit),
+                clock: self.clock,
+                expiring_window: self.expiring_window,
+                touch_every: self.touch_every,
+            }),
+        })
+    }
+
+    /// Build the verifier.
+    ///
+    /// # Panics
+    /// When the operating system's random number generator fails (see [`try_build`](Self::try_build)).
+    pub fn build(self) -> Verifier<S> {
+        self.try_build()
+            .unwrap_or_else(|e| panic!("cannot build the key verifier: {e}"))
+    }
+}
+
+struct Inner<S> {
+    store: S,
+    format: KeyFormat,
+    hasher: SecretHasher,
+    cache: WarmCache,
+    cold: ColdLimiter,
+    clock: Arc<dyn Clock>,
+    expiring_window: Duration,
+    touch_every: Duration,
+}
+
+/// Verifies presented keys against a [`KeyStore`]. Cheap to clone (one `Arc`).
+pub struct Verifier<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Verifier<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: KeyStore> Verifier<S> {
+    /// A verifier with default settings.
+    ///
+    /// # Panics
+    /// When the operating system's random number generator fails.
+    pub fn new(store: S, format: KeyFormat) -> Self {
+        Self::builder(store, format).build()
+    }
+
+    /// Start configuring a verifier.
+    pub fn builder(store: S, format: KeyFormat) -> VerifierBuilder<S> {
+        VerifierBuilder {
+            store,
+            format,
+            clock: Arc::new(SystemClock),
+            expiring_window: Policy::default().expiring_window,
+            cache_capacity: 100_000,
+            cold_limit: default_cold_limit(),
+            touch_every: Duration::minutes(1),
+        }
+    }
+
+    /// The store it reads.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The key format it accepts.
+    pub fn format(&self) -> &KeyFormat {
+        &self.inner.format
+    }
+
+    /// The current instant by its clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    /// How many keys the warm cache remembers now.
+    pub fn cached_keys(&self) -> usize {
+        self.inner.cache.len()
+    }
+
+    /// How many cold verifications may run at once.
+    pub fn cold_limit(&self) -> usize {
+        self.inner.cold.max()
+    }
+
+    /// Verify a presented header value (`None` when the header is absent).
+    ///
+    /// # Errors
+    /// A [`Refusal`]: `Missing` (absent or empty), `Invalid` (malformed, other environment,
+    /// unknown id, wrong secret), `Revoked` and `Expired` (only after the secret matched),
+    /// `Overloaded` (cold verification limit reached) or `Unavailable` (store failure).
+    pub async fn verify(&self, presented: Option<&[u8]>) -> Result<VerifiedKey, Refusal> {
+        let inner = &*self.inner;
+        let raw = match presented {
+            None | Some([]) => return Err(Refusal::Missing),
+            Some(raw) => raw,
+        };
+        let key = inner
+            .format
+            .parse_bytes(raw)
+            .map_err(|_| Refusal::Invalid)?;
+        let key_id = key.key_id();
+        let credential = inner
+            .store
+            .find(&key_id)
+            .await
+            .map_err(Refusal::Unavailable)?
+            .ok_or(Refusal::Invalid)?;
+        let now = inner.clock.now();
+        let touch_due = match inner
+            .cache
+            .check(&key_id, key.secret(), now, inner.touch_every)
+        {
+            Warm::Match { touch_due } => touch_due,
+            Warm::Mismatch => return Err(Refusal::Invalid),
+            Warm::Absent => {
+                let permit = inner.cold.try_acquire().ok_or(Refusal::Overloaded)?;
+                let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
+                secret.copy_from_slice(key.secret());
+                let hasher = inner.hasher.clone();
+                let phc = credential.secret_hash.clone();
+                let matched = run_blocking(move || {
+                    let _permit = permit;
+                    hasher.verify(secret.as_slice(), &phc)
+                })
+                .await
+                .ok_or(Refusal::Overloaded)?;
+                if matched != Ok(true) {
+                    return Err(Refusal::Invalid);
+                }
+                inner.cache.remember(&key_id, key.secret(), now);
+                true
+            }
+        };
+        let status = credential.status_at(now, inner.expiring_window);
+        match status {
+            Status::Revoked => return Err(Refusal::Revoked),
+            Status::Expired => return Err(Refusal::Expired),
+            Status::Active | Status::Expiring | Status::Grace => {}
+        }
+        if touch_due {
+            // Best effort: a failed last-used write must not refuse a valid key.
+            let _ = inner.store.touch(&[(key_id, now)]).await;
+        }
+        Ok(VerifiedKey {
+            tenant_id: credential.tenant_id,
+            key_id,
+            status,
+            expires_at: credential.expires_at,
+            grace_expires_at: credential.grace_expires_at,
+            masked_key: credential.masked_key,
+            name: credential.name,
+        })
+    }
+
+    /// [`verify`](Self::verify) for a key given as text.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub async fn verify_str(&self, key: &str) -> Result<VerifiedKey, Refusal> {
+        self.verify(Some(key.as_bytes())).await
+    }
+}
+
+impl<S> fmt::Debug for Verifier<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("format", &self.inner.format)
+            .field("cache", &self.inner.cache)
+            .field("cold_limit", &self.inner.cold.max())
+            .finish_non_exhaustive()
+    }
+}
