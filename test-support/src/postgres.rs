@@ -1,0 +1,198 @@
+//! A throwaway PostgreSQL cluster for tests.
+//!
+//! [`admin_url`] returns `IDUNOX_TEST_POSTGRES_URL` when set; otherwise, when Debian's
+//! `postgresql` binaries are installed, it starts one cluster per test process in a temporary
+//! directory on a free loopback port (trust auth, `fsync=off`). The cluster lives exactly as long
+//! as the test process: `postgres` runs under a small shell that waits on a pipe from this
+//! process and stops the server (fast shutdown) and deletes its directory when the pipe closes,
+//! so nothing is left behind even when a test panics.
+//!
+//! [`fresh_database`] creates an empty database per test, so tests never see each other's rows.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Environment variable naming an existing server's admin URL
+/// (e.g. `postgres://postgres@127.0.0.1:55432/postgres`).
+pub const ENV: &str = "IDUNOX_TEST_POSTGRES_URL";
+
+struct Cluster {
+    url: String,
+    _keeper: Mutex<Child>,
+}
+
+static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+
+/// The directory holding `initdb` and `postgres`, newest version first.
+fn bin_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists() && p.join("postgres").exists())
+        .collect();
+    dirs.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    dirs.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// Run `program args…` as the `postgres` user when we are root (initdb refuses root).
+fn as_pg_user(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn start() -> Option<Cluster> {
+    let bin = bin_dir()?;
+    let dir = std::env::temp_dir().join(format!(
+        "idunox-pg-{}-{}",
+        std::process::id(),
+        crate::free_port()
+    ));
+    std::fs::create_dir_all(&dir).ok()?;
+    if is_root() {
+        let ok = Command::new("chown")
+            .args(["-R", "postgres:"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return None;
+        }
+    }
+    let data = dir.join("data");
+    let init = as_pg_user(&bin.join("initdb"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    if !init.status.success() {
+        eprintln!("initdb failed: {}", String::from_utf8_lossy(&init.stderr));
+        return None;
+    }
+    let port = crate::free_port();
+    // The keeper shell: start postgres, block on stdin (our pipe), then stop and clean up.
+    let script = r#"
+        "$1/postgres" -D "$2/data" -p "$3" -k "$2" -c listen_addresses=127.0.0.1 \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c max_connections=400 >"$2/log" 2>&1 &
+        pid=$!
+        cat >/dev/null
+        kill -INT "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        rm -rf "$2"
+    "#;
+    let keeper = as_pg_user(Path::new("/bin/sh"))
+        .args(["-c", script, "pg-keeper"])
+        .arg(&bin)
+        .arg(&dir)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if psql(&url, "SELECT 1").is_ok() {
+            return Some(Cluster {
+                url,
+                _keeper: Mutex::new(keeper),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "postgres did not come up: {}",
+        std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+    );
+    None
+}
+
+/// Run one SQL statement through `psql`.
+///
+/// # Errors
+/// `psql`'s standard error when it fails or cannot be started.
+pub fn psql(url: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The admin URL of a PostgreSQL server for tests, starting a throwaway one if needed.
+/// `None` when there is none and none can be started (under `CI=true` that panics instead).
+///
+/// # Panics
+/// Under `CI=true` when no server is available.
+pub fn admin_url() -> Option<String> {
+    if let Ok(url) = std::env::var(ENV) {
+        if !url.is_empty() {
+            return Some(url);
+        }
+    }
+    let cluster = CLUSTER.get_or_init(start).as_ref();
+    crate::require(
+        cluster.is_some(),
+        "PostgreSQL is not available: install Debian's `postgresql` or set IDUNOX_TEST_POSTGRES_URL",
+    )
+    .then(|| cluster.map(|c| c.url.clone()))
+    .flatten()
+}
+
+/// Create an empty database on the server at `admin_url` and return its URL.
+///
+/// # Panics
+/// When the database cannot be created.
+pub fn fresh_database(admin_url: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("t_{}_{}_{}", std::process::id(), nanos, n);
+    psql(admin_url, &format!("CREATE DATABASE {name}"))
+        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+    match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => format!("{admin_url}/{name}"),
+    }
+}

@@ -1,0 +1,19 @@
+//! The throwaway cluster starts, answers SQL, and hands out isolated databases.
+
+use idunox_test_support::postgres;
+
+#[test]
+fn cluster_starts_and_databases_are_isolated() {
+    let Some(admin) = postgres::admin_url() else {
+        return;
+    };
+    let a = postgres::fresh_database(&admin);
+    let b = postgres::fresh_database(&admin);
+    assert_ne!(a, b);
+    postgres::psql(&a, "CREATE TABLE t (x int); INSERT INTO t VALUES (42)").unwrap();
+    assert_eq!(postgres::psql(&a, "SELECT x FROM t").unwrap(), "42");
+    assert!(
+        postgres::psql(&b, "SELECT x FROM t").is_err(),
+        "b must not see a's table"
+    );
+}
