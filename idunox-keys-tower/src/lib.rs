@@ -1,1 +1,19 @@
-//! Tower.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod extract;
+pub mod future;
+pub mod layer;
+pub mod refusal;
+pub mod service;
+
+pub use extract::{MissingVerifiedKey, Verified};
+pub use future::ResponseFuture;
+pub use layer::ApiKeyLayer;
+pub use refusal::{JsonRefusal, OnRefusal, error_response};
+pub use service::ApiKeyService;
+
+/// The core crate, whose [`Verifier`](idunox_keys::Verifier) and
+/// [`VerifiedKey`](idunox_keys::VerifiedKey) this crate's API speaks.
+pub use idunox_keys;

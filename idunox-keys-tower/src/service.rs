@@ -1,0 +1,235 @@
+//! [`ApiKeyService`]: the middleware itself.
+//!
+//! For each request it
+//! 1. marks every value of the key header [sensitive](http::HeaderValue::set_sensitive), so
+//!    `Debug` output, tracing and HTTP/2 header compression never show or index it (this crate
+//!    logs nothing);
+//! 2. screens the header: absent or empty → `missing_api_key`; several values, a value that is
+//!    not the format's exact length (over-long included) or not ASCII → `invalid_api_key`, at
+//!    once, with no verification future and without touching the store;
+//! 3. runs [`Verifier::verify`](idunox_keys::Verifier::verify) — parse, checksum, environment,
+//!    store lookup, warm digest or bounded cold argon2, fresh status — and
+//! 4. on success inserts the [`VerifiedKey`] into the request extensions and calls the inner
+//!    service; on refusal answers with the [`OnRefusal`] hook and never calls the inner service.
+//!
+//! Last use is recorded by the verifier, not here: it writes `last_used_at` at most once per key
+//! per interval per process ([`VerifierBuilder::touch_every`](idunox_keys::VerifierBuilder::touch_every),
+//! default one minute), so a busy key costs one store write a minute, not one per request.
+//!
+//! The verification runs in one boxed future per request (the core's `verify` is an `async fn`,
+//! whose type cannot be named); refusals decided in step 1 need none. The key is copied out of the
+//! header into that future (no allocation of its own) and wiped when the future ends.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::sync::Arc;
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use idunox_keys::{HashParams, KeyFormat, KeyManager, MemoryStore, SecretHasher, TenantId,
+//!                   VerifiedKey, Verifier};
+//! use idunox_keys_tower::ApiKeyLayer;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let store = Arc::new(MemoryStore::new());
+//! let format = KeyFormat::new("idx", "test")?;
+//! let keys = KeyManager::new(store.clone(), format.clone())
+//!     .with_hasher(SecretHasher::new(HashParams::INSECURE_FAST)?);
+//! let key = keys.create(&TenantId::new("acme"), None, None).await?.api_key;
+//!
+//! let svc = ServiceBuilder::new()
+//!     .layer(ApiKeyLayer::new(Verifier::new(store, format)))
+//!     .service_fn(|req: Request<()>| async move {
+//!         let tenant = req.extensions().get::<VerifiedKey>().unwrap().tenant_id.clone();
+//!         Ok::<_, Infallible>(Response::new(Bytes::from(format!("hello {tenant}"))))
+//!     });
+//!
+//! let req = Request::get("/").header("x-api-key", key.expose_secret()).body(())?;
+//! let res = svc.clone().oneshot(req).await?;
+//! assert_eq!(res.body(), "hello acme");
+//!
+//! let res = svc.oneshot(Request::get("/").body(())?).await?;
+//! assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+use core::fmt;
+use core::future::Future;
+use core::mem;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use http::header::{Entry, HeaderMap, HeaderName};
+use http::{Request, Response};
+use idunox_keys::key::MAX_KEY_LEN;
+use idunox_keys::{KeyStore, Refusal, VerifiedKey, Verifier};
+use tower_service::Service;
+use zeroize::Zeroizing;
+
+use crate::future::ResponseFuture;
+use crate::layer::ApiKeyLayer;
+use crate::refusal::OnRefusal;
+
+/// Requires a valid API key; made by [`ApiKeyLayer`]. See the [module docs](self).
+pub struct ApiKeyService<S, K, R> {
+    inner: S,
+    layer: ApiKeyLayer<K, R>,
+}
+
+impl<S, K, R> ApiKeyService<S, K, R> {
+    pub(crate) fn from_layer(inner: S, layer: ApiKeyLayer<K, R>) -> Self {
+        Self { inner, layer }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, K, R> Clone for ApiKeyService<S, K, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, K, R> fmt::Debug for ApiKeyService<S, K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyService")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+/// The boxed verification a [`ResponseFuture`] waits on.
+pub(crate) type Verifying =
+    Pin<Box<dyn Future<Output = Result<VerifiedKey, Refusal>> + Send + 'static>>;
+
+impl<S, K, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApiKeyService<S, K, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    K: KeyStore,
+    R: OnRefusal<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody, ResBody, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let key_len = self.layer.verifier.format().key_len();
+        let presented = match presented_key(req.headers_mut(), &self.layer.header, key_len) {
+            Ok(value) => value,
+            Err(refusal) => {
+                return ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal));
+            }
+        };
+        // Call the clone that was made ready, keep the fresh clone for the next request
+        // (see "Be careful when cloning inner services" in tower-service).
+        let clone = self.inner.clone();
+        let inner = mem::replace(&mut self.inner, clone);
+        let verifier: Verifier<K> = self.layer.verifier.clone();
+        let verifying: Verifying = Box::pin(async move {
+            let key = presented.as_slice();
+            verifier.verify(Some(key)).await
+        });
+        ResponseFuture::verifying(verifying, inner, req, Arc::clone(&self.layer.on_refusal))
+    }
+}
+
+/// A presented key, copied out of the request (no allocation) and wiped when dropped.
+struct Presented {
+    bytes: Zeroizing<[u8; MAX_KEY_LEN]>,
+    len: usize,
+}
+
+impl Presented {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The one key value of this request, marked sensitive, or why there is none worth verifying.
+///
+/// Everything refused here is refused without a verification future and without touching the store.
+fn presented_key(
+    headers: &mut HeaderMap,
+    name: &HeaderName,
+    key_len: usize,
+) -> Result<Presented, Refusal> {
+    let Entry::Occupied(mut entry) = headers.entry(name) else {
+        return Err(Refusal::Missing);
+    };
+    // Mark every value sensitive before anything else looks at it.
+    let mut several = false;
+    for (i, value) in entry.iter_mut().enumerate() {
+        value.set_sensitive(true);
+        several |= i > 0;
+    }
+    if several {
+        // Which one would we pick? Neither: a client sending two keys is confused or probing.
+        return Err(Refusal::Invalid);
+    }
+    let bytes = entry.get().as_bytes();
+    if bytes.is_empty() {
+        return Err(Refusal::Missing);
+    }
+    if bytes.len() != key_len || bytes.len() > MAX_KEY_LEN || !bytes.is_ascii() {
+        return Err(Refusal::Invalid);
+    }
+    let mut presented = Presented {
+        bytes: Zeroizing::new([0; MAX_KEY_LEN]),
+        len: bytes.len(),
+    };
+    presented.bytes[..bytes.len()].copy_from_slice(bytes);
+    Ok(presented)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn refusal(headers: &mut HeaderMap) -> Option<&'static str> {
+        presented_key(headers, &HeaderName::from_static("x-api-key"), 5)
+            .err()
+            .map(|r| r.code())
+    }
+
+    #[test]
+    fn header_screening() {
+        let mut h = HeaderMap::new();
+        assert_eq!(refusal(&mut h), Some("missing_api_key"));
+        h.insert("x-api-key", HeaderValue::from_static(""));
+        assert_eq!(refusal(&mut h), Some("missing_api_key"));
+        h.insert("x-api-key", HeaderValue::from_static("abcdef"));
+        assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        h.insert("x-api-key", HeaderValue::from_bytes(b"ab\xe9de").unwrap());
+        assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        h.insert("x-api-key", HeaderValue::from_static("abcde"));
+        assert_eq!(refusal(&mut h), None);
+        assert!(h["x-api-key"].is_sensitive());
+        h.append("x-api-key", HeaderValue::from_static("abcde"));
+        assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        assert!(h.get_all("x-api-key").iter().all(HeaderValue::is_sensitive));
+    }
+}
