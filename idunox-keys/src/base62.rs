@@ -13,6 +13,13 @@ pub(crate) fn is_digit(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
+/// Whether every byte of `bytes` is a base62 digit. Branch-free per byte (secret bytes are
+/// random, so a data-dependent branch per byte would mispredict about half the time).
+#[inline]
+pub(crate) fn all_digits(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| ok & is_digit(b))
+}
+
 /// The CRC32 (IEEE) of `bytes` as six big-endian base62 digits, padded with `0`.
 pub(crate) fn checksum(bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
     let mut n = crc32fast::hash(bytes);

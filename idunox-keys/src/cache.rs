@@ -113,10 +113,11 @@ impl WarmCache {
             .shard(key_id)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if shard.len() >= self.per_shard && !shard.contains_key(key_id) {
-            if let Some(victim) = shard.keys().next().copied() {
-                shard.remove(&victim);
-            }
+        if shard.len() >= self.per_shard
+            && !shard.contains_key(key_id)
+            && let Some(victim) = shard.keys().next().copied()
+        {
+            shard.remove(&victim);
         }
         shard.insert(
             *key_id,

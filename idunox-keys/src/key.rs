@@ -234,7 +234,7 @@ impl KeyFormat {
         if tail.len() != SECRET_LEN + CHECKSUM_LEN {
             return Err(ParseError::BadLength);
         }
-        if !id.iter().chain(tail).all(|&b| base62::is_digit(b)) {
+        if !(base62::all_digits(&id) && base62::all_digits(tail)) {
             return Err(ParseError::BadCharacter);
         }
         let (body, sum) = input.split_at(input.len() - CHECKSUM_LEN);

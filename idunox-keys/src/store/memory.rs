@@ -124,7 +124,7 @@ impl KeyStore for MemoryStore {
                 .unwrap_or_default()
         });
         // Newest first; the sort is stable, so equal instants keep newest-inserted first.
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|c| core::cmp::Reverse(c.created_at));
         ready(Ok(out))
     }
 
@@ -165,10 +165,10 @@ impl KeyStore for MemoryStore {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.write(|s| {
             for (id, at) in used {
-                if let Some(c) = s.by_id.get_mut(id) {
-                    if c.last_used_at.is_none_or(|prev| prev < *at) {
-                        c.last_used_at = Some(*at);
-                    }
+                if let Some(c) = s.by_id.get_mut(id)
+                    && c.last_used_at.is_none_or(|prev| prev < *at)
+                {
+                    c.last_used_at = Some(*at);
                 }
             }
         });

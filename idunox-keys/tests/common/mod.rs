@@ -1,0 +1,131 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use idunox_keys::time::{Duration, OffsetDateTime, macros::datetime};
+use idunox_keys::{
+    Credential, HashParams, KeyFormat, KeyId, KeyManager, KeyStore, ManualClock, MemoryStore,
+    Rotation, SecretHasher, StoreError, TenantId,
+};
+
+pub(crate) const DESIGN_EXAMPLE: &str =
+    "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM";
+
+pub(crate) const T0: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+
+pub(crate) fn format() -> KeyFormat {
+    KeyFormat::new("idx", "test").unwrap()
+}
+
+pub(crate) fn fast_hasher() -> SecretHasher {
+    SecretHasher::new(HashParams::INSECURE_FAST).unwrap()
+}
+
+pub(crate) fn tenant(name: &str) -> TenantId {
+    TenantId::new(name)
+}
+
+pub(crate) fn id(s: &str) -> KeyId {
+    KeyId::parse(s).unwrap()
+}
+
+/// A credential created at `T0`, expiring at `expires_at`, nothing else set.
+pub(crate) fn credential(expires_at: OffsetDateTime) -> Credential {
+    Credential {
+        key_id: id("AAAAAAAAAAAA"),
+        tenant_id: tenant("acme"),
+        name: None,
+        masked_key: "idx_test_AAAAAAAAAAAA_••••".into(),
+        secret_hash: String::new(),
+        created_at: T0,
+        expires_at,
+        grace_expires_at: None,
+        revoked_at: None,
+        replaced_by: None,
+        replaces: None,
+        last_used_at: None,
+    }
+}
+
+/// A manager over a fresh memory store, with cheap argon2 and a manual clock at `T0`.
+pub(crate) fn manager() -> (KeyManager<Arc<MemoryStore>>, ManualClock) {
+    let clock = ManualClock::new(T0);
+    let keys = KeyManager::new(Arc::new(MemoryStore::new()), format())
+        .with_hasher(fast_hasher())
+        .with_clock(clock.clone());
+    (keys, clock)
+}
+
+pub(crate) fn days(n: i64) -> Duration {
+    Duration::days(n)
+}
+
+/// A [`KeyStore`] over a shared [`MemoryStore`] that counts calls and can lie about the stored
+/// hash, so tests can tell which path the verifier took without timing anything.
+#[derive(Clone, Default)]
+pub(crate) struct ProbeStore {
+    pub(crate) inner: Arc<MemoryStore>,
+    pub(crate) finds: Arc<AtomicUsize>,
+    pub(crate) touches: Arc<AtomicUsize>,
+    /// When set, `find` returns this in place of every stored `secret_hash`.
+    pub(crate) hash_override: Arc<Mutex<Option<String>>>,
+}
+
+impl ProbeStore {
+    pub(crate) fn over(inner: Arc<MemoryStore>) -> Self {
+        Self {
+            inner,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn override_hash(&self, phc: Option<&str>) {
+        *self.hash_override.lock().unwrap() = phc.map(str::to_owned);
+    }
+
+    pub(crate) fn touches(&self) -> usize {
+        self.touches.load(Ordering::SeqCst)
+    }
+}
+
+impl KeyStore for ProbeStore {
+    async fn insert(&self, credential: Credential) -> Result<(), StoreError> {
+        self.inner.insert(credential).await
+    }
+
+    async fn find(&self, key_id: &KeyId) -> Result<Option<Credential>, StoreError> {
+        self.finds.fetch_add(1, Ordering::SeqCst);
+        let found = self.inner.find(key_id).await?;
+        let hash = self.hash_override.lock().unwrap().clone();
+        Ok(found.map(|mut c| {
+            if let Some(h) = hash {
+                c.secret_hash = h;
+            }
+            c
+        }))
+    }
+
+    async fn list(&self, tenant_id: &TenantId) -> Result<Vec<Credential>, StoreError> {
+        self.inner.list(tenant_id).await
+    }
+
+    async fn rotate(&self, rotation: Rotation) -> Result<(), StoreError> {
+        self.inner.rotate(rotation).await
+    }
+
+    async fn revoke(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        now: OffsetDateTime,
+    ) -> Result<Credential, StoreError> {
+        self.inner.revoke(tenant_id, key_id, now).await
+    }
+
+    async fn touch(&self, used: &[(KeyId, OffsetDateTime)]) -> Result<(), StoreError> {
+        self.touches.fetch_add(1, Ordering::SeqCst);
+        self.inner.touch(used).await
+    }
+}
