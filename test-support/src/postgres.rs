@@ -164,10 +164,10 @@ pub fn psql(url: &str, sql: &str) -> Result<String, String> {
 /// # Panics
 /// Under `CI=true` when no server is available.
 pub fn admin_url() -> Option<String> {
-    if let Ok(url) = std::env::var(ENV) {
-        if !url.is_empty() {
-            return Some(url);
-        }
+    if let Ok(url) = std::env::var(ENV)
+        && !url.is_empty()
+    {
+        return Some(url);
     }
     let cluster = CLUSTER.get_or_init(start).as_ref();
     crate::require(

@@ -1,0 +1,48 @@
+//! The `X-Api-Key` request guard: the core [`Verifier`](idunox_keys::Verifier) over the
+//! server's [`SqlKeyStore`](crate::db::SqlKeyStore), run once per request
+//! (`local_cache_async`).
+//!
+//! The whole check — parse, checksum, environment, lookup, constant-time secret check,
+//! fresh status — is the core's; this guard only maps its refusal to the HTTP answer:
+//! 401 `missing_api_key` / `invalid_api_key` / `api_key_revoked` / `api_key_expired` with
+//! `WWW-Authenticate`, or 503 `service_unavailable` with `Retry-After`.
+
+use idunox_keys::VerifiedKey;
+use rocket::request::{FromRequest, Outcome, Request};
+
+use crate::error::ApiError;
+use crate::state::App;
+
+/// A key that passed verification.
+#[derive(Clone, Debug)]
+pub struct ApiKey(pub VerifiedKey);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for &'r ApiKey {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let outcome = req
+            .local_cache_async(async {
+                let Some(app) = req.rocket().state::<App>() else {
+                    return Err(ApiError::internal());
+                };
+                let mut values = req.headers().get("x-api-key");
+                let presented = values.next();
+                if values.next().is_some() {
+                    // Two keys: refuse rather than guess which one counts.
+                    return Err(ApiError::from(&idunox_keys::Refusal::Invalid));
+                }
+                app.verifier
+                    .verify(presented.map(str::as_bytes))
+                    .await
+                    .map(ApiKey)
+                    .map_err(|r| ApiError::from(&r))
+            })
+            .await;
+        match outcome {
+            Ok(key) => Outcome::Success(key),
+            Err(e) => Outcome::Error((e.clone().stash(req), ())),
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The command line of DESIGN §6.
+//!
+//! ```text
+//! reference-server                      # = serve
+//! reference-server serve [--demo]
+//! reference-server tenant add <NAME>    # prints the new tenant id, its only stdout line
+//! reference-server user add --tenant <TENANT_ID> --email <EMAIL> [--password-stdin]
+//! ```
+//!
+//! Provisioning reads the same configuration as the server (`Rocket.toml`, `ROCKET_*`), opens
+//! the database and applies the migrations itself, so it works before the first `serve`.
+//! Errors go to stderr with a non-zero exit status.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+use idunox_keys::{KeyId, SecretHasher};
+use rocket::figment::Figment;
+use zeroize::Zeroizing;
+
+use crate::config::ServerConfig;
+use crate::db::SqlDb;
+use crate::db::accounts::{AccountError, Tenant, User, normalize_email};
+
+/// Shortest accepted portal password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest accepted portal password, in characters.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// The Idunox partner-portal reference server.
+#[derive(Debug, Parser)]
+#[command(name = "reference-server", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve {
+        /// Also provision a demo tenant and user and print the sign-in details once.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage tenants.
+    Tenant {
+        /// What to do with tenants.
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage portal users.
+    User {
+        /// What to do with users.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// Tenant commands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints its id.
+    Add {
+        /// The tenant's display name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+/// User commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a portal user in a tenant.
+    Add {
+        /// The tenant id (`ten_…`), as printed by `tenant add`.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        /// The user's email (stored trimmed and lower-case).
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// A provisioning failure, shown on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Database.
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations.
+    #[error("database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Accounts.
+    #[error("{0}")]
+    Account(#[from] AccountError),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Open the configured database and migrate it.
+///
+/// # Errors
+/// Configuration or database errors.
+pub async fn open(figment: &Figment) -> Result<(ServerConfig, SqlDb), CliError> {
+    let config = ServerConfig::from_figment(figment)?;
+    let db = SqlDb::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok((config, db))
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `tenant add`: create a tenant.
+///
+/// # Errors
+/// Configuration, database or input errors.
+pub async fn tenant_add(figment: &Figment, name: &str) -> Result<Tenant, CliError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(CliError::Invalid(
+            "the tenant name must be 1 to 200 characters, without control characters".into(),
+        ));
+    }
+    let (_, db) = open(figment).await?;
+    Ok(db.create_tenant(name, now()).await?)
+}
+
+/// Check a new password.
+///
+/// # Errors
+/// When it is shorter than [`MIN_PASSWORD_CHARS`] or longer than [`MAX_PASSWORD_CHARS`].
+pub fn check_password(password: &str) -> Result<(), CliError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(CliError::Invalid(format!(
+            "the password is too short: at least {MIN_PASSWORD_CHARS} characters are required"
+        )));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(CliError::Invalid(format!(
+            "the password is too long: at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A strong random password: 24 base62 characters (about 142 bits).
+///
+/// # Panics
+/// When the operating system's random number generator fails.
+pub fn generate_password() -> Zeroizing<String> {
+    let mut s = Zeroizing::new(String::with_capacity(24));
+    for _ in 0..2 {
+        s.push_str(
+            KeyId::random()
+                .expect("the operating system's random number generator failed")
+                .as_str(),
+        );
+    }
+    s
+}
+
+/// Read a password from stdin: everything, minus one trailing line break.
+///
+/// # Errors
+/// When stdin cannot be read or is not UTF-8.
+pub fn read_password_stdin() -> Result<Zeroizing<String>, CliError> {
+    let mut s = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| CliError::Invalid(format!("cannot read the password from stdin: {e}")))?;
+    let trimmed = s.strip_suffix('\n').unwrap_or(&s);
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    Ok(Zeroizing::new(trimmed.to_owned()))
+}
+
+/// Check an email well enough to catch typos: one `@`, something on both sides, no spaces.
+///
+/// # Errors
+/// When it does not look like an email.
+pub fn check_email(email: &str) -> Result<String, CliError> {
+    let e = normalize_email(email);
+    let ok = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && e.len() <= 254;
+    if ok {
+        Ok(e)
+    } else {
+        Err(CliError::Invalid(format!(
+            "{email:?} is not an email address"
+        )))
+    }
+}
+
+/// `user add`: create a user with this password (already checked).
+///
+/// # Errors
+/// Unknown tenant, duplicate email, configuration or database errors.
+pub async fn user_add(
+    figment: &Figment,
+    tenant: &str,
+    email: &str,
+    password: &str,
+) -> Result<User, CliError> {
+    let email = check_email(email)?;
+    check_password(password)?;
+    let (config, db) = open(figment).await?;
+    let hash = hash_password(&config, password).await?;
+    Ok(db.create_user(tenant, &email, &hash, now()).await?)
+}
+
+/// Hash a portal password with the configured argon2id parameters, off the executor.
+///
+/// # Errors
+/// When hashing fails.
+pub async fn hash_password(config: &ServerConfig, password: &str) -> Result<String, CliError> {
+    let hasher = SecretHasher::new(config.argon2.into())
+        .map_err(|e| CliError::Invalid(format!("argon2: {e}")))?;
+    let pw = Zeroizing::new(password.to_owned());
+    tokio::task::spawn_blocking(move || hasher.hash(pw.as_bytes()))
+        .await
+        .map_err(|_| CliError::Invalid("hashing was interrupted".into()))?
+        .map_err(|e| CliError::Invalid(format!("hashing failed: {e}")))
+}
+
+/// The demo account of `serve --demo`.
+pub const DEMO_TENANT: &str = "Demo Partner";
+/// The demo user's email.
+pub const DEMO_EMAIL: &str = "demo@example.com";
+
+/// Provision (or reuse) the demo tenant and user, with a fresh password.
+///
+/// # Errors
+/// Database or hashing errors.
+pub async fn provision_demo(
+    config: &ServerConfig,
+    db: &SqlDb,
+) -> Result<(Tenant, User, Zeroizing<String>), CliError> {
+    let password = generate_password();
+    let hash = hash_password(config, &password).await?;
+    let (tenant, user) = match db.user_by_email(DEMO_EMAIL).await? {
+        Some(user) => {
+            db.set_password(&user.id, &hash).await?;
+            let tenant = db
+                .tenant(&user.tenant_id)
+                .await?
+                .ok_or_else(|| CliError::Invalid("the demo user's tenant is missing".into()))?;
+            (tenant, user)
+        }
+        None => {
+            let tenant = match db.tenant_by_name(DEMO_TENANT).await? {
+                Some(t) => t,
+                None => db.create_tenant(DEMO_TENANT, now()).await?,
+            };
+            let user = db.create_user(&tenant.id, DEMO_EMAIL, &hash, now()).await?;
+            (tenant, user)
+        }
+    };
+    db.clear_login_failures(DEMO_EMAIL).await?;
+    Ok((tenant, user, password))
+}
+
+/// `serve --demo`: provision the demo account at ignite and print its sign-in details once
+/// the server is listening. Attach after [`crate::build`]'s stages.
+pub fn demo_stage() -> rocket::fairing::AdHoc {
+    use rocket::fairing::AdHoc;
+    AdHoc::try_on_ignite("Demo account", |rocket| async move {
+        let Some(app) = rocket.state::<crate::state::App>() else {
+            return Err(rocket);
+        };
+        match provision_demo(&app.config, &app.db).await {
+            Ok((tenant, user, password)) => {
+                let portal = app.config.portal_url.clone();
+                let message = format!(
+                    "\nDemo account (password shown once; a new one is set at every `serve --demo`):\n  \
+                     portal:   {portal}\n  tenant:   {} ({})\n  email:    {}\n  password: {}\n",
+                    tenant.name,
+                    tenant.id,
+                    user.email,
+                    password.as_str()
+                );
+                let message = std::sync::Mutex::new(Some(Zeroizing::new(message)));
+                Ok(
+                    rocket.attach(AdHoc::on_liftoff("Demo sign-in details", move |_| {
+                        Box::pin(async move {
+                            let taken = message
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .take();
+                            if let Some(m) = taken {
+                                println!("{}", m.as_str());
+                            }
+                        })
+                    })),
+                )
+            }
+            Err(e) => {
+                eprintln!("error: cannot provision the demo account: {e}");
+                Err(rocket)
+            }
+        }
+    })
+}

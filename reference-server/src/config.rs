@@ -1,0 +1,430 @@
+//! Configuration: Rocket's own figment (`Rocket.toml`, `ROCKET_*`), with this server's defaults
+//! underneath so that `cargo run -p reference-server` works with no file and no variable.
+//!
+//! | key | default | meaning |
+//! | --- | --- | --- |
+//! | `databases.idunox.url` | `sqlite://idunox.sqlite?mode=rwc` | SQLite file (created) or `postgres://…` |
+//! | `jwt_secret` | random, with a warning | HS256 key for portal sessions, at least 32 bytes |
+//! | `jwt_ttl_seconds` | `3600` | session lifetime |
+//! | `jwt_issuer` / `jwt_audience` | `idunox-reference-server` / `idunox-partner-portal` | checked on every token |
+//! | `environment` / `key_prefix` | `test` / `idx` | the key format, `idx_test_…` |
+//! | `api_base_url` | `http://<address>:<port>` | shown by `/v1/partner/config` |
+//! | `docs_url` | `<api_base_url>/v1/openapi.json` | shown by `/v1/partner/config` |
+//! | `portal_url` | `<api_base_url>/partner` | shown by `/v1/partner/config` |
+//! | `default_validity_days` | `365` | validity of a new key |
+//! | `rotation_grace_hours` | `[24, 48, 72]` | allowed rotation overlaps |
+//! | `expiring_threshold_days` | `30` | a key reads `expiring` this close to its expiry |
+//! | `argon2` | `{m_cost = 19456, t_cost = 2, p_cost = 1}` | cost of new hashes (keys and passwords) |
+//! | `access_log` | `true` | one line per request on stdout |
+//! | `limits.json` | `64 KiB` | largest accepted JSON body (413 above) |
+//! | `log_level` | `critical` | Rocket's own logging (its per-request chatter is off) |
+//!
+//! ```
+//! let figment = reference_server::config::figment()
+//!     .merge(("jwt_secret", "0123456789abcdef0123456789abcdef"));
+//! let config = reference_server::config::ServerConfig::from_figment(&figment).unwrap();
+//! assert_eq!(config.key_prefix, "idx");
+//! assert!(!format!("{config:?}").contains("0123456789abcdef"));
+//! ```
+
+use core::fmt;
+
+use idunox_keys::{HashParams, KeyFormat, KeyId, Policy};
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The database name under `databases.` in the configuration.
+pub const DATABASE_NAME: &str = "idunox";
+
+/// The default database: a SQLite file next to where the server runs, created when missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://idunox.sqlite?mode=rwc";
+
+/// The shortest accepted `jwt_secret`, in bytes.
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+/// Rocket's configuration figment with this server's defaults underneath: the same sources and
+/// precedence as [`rocket::Config::figment`] (`Rocket.toml` or `ROCKET_CONFIG`, then `ROCKET_*`
+/// variables, profile from `ROCKET_PROFILE`).
+pub fn figment() -> Figment {
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(defaults()))
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
+
+/// This server's defaults, as a figment dictionary.
+fn defaults() -> serde_json::Value {
+    json!({
+        "log_level": "critical",
+        "limits": { "json": "64 KiB" },
+        "databases": { DATABASE_NAME: { "url": DEFAULT_DATABASE_URL } },
+        "jwt_ttl_seconds": 3600,
+        "jwt_issuer": "idunox-reference-server",
+        "jwt_audience": "idunox-partner-portal",
+        "environment": "test",
+        "key_prefix": "idx",
+        "default_validity_days": 365,
+        "rotation_grace_hours": [24, 48, 72],
+        "expiring_threshold_days": 30,
+        "argon2": { "m_cost": HashParams::DEFAULT.m_cost, "t_cost": HashParams::DEFAULT.t_cost,
+                    "p_cost": HashParams::DEFAULT.p_cost },
+        "access_log": true,
+    })
+}
+
+/// Argon2id cost parameters as configured.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub struct Argon2Config {
+    /// Memory in KiB.
+    pub m_cost: u32,
+    /// Iterations.
+    pub t_cost: u32,
+    /// Lanes.
+    pub p_cost: u32,
+}
+
+impl From<Argon2Config> for HashParams {
+    fn from(c: Argon2Config) -> Self {
+        HashParams {
+            m_cost: c.m_cost,
+            t_cost: c.t_cost,
+            p_cost: c.p_cost,
+        }
+    }
+}
+
+/// The raw configuration as read from the figment.
+#[derive(Deserialize)]
+struct Raw {
+    address: std::net::IpAddr,
+    port: u16,
+    databases: std::collections::BTreeMap<String, DatabaseUrl>,
+    jwt_secret: Option<String>,
+    jwt_ttl_seconds: u64,
+    jwt_issuer: String,
+    jwt_audience: String,
+    environment: String,
+    key_prefix: String,
+    api_base_url: Option<String>,
+    docs_url: Option<String>,
+    portal_url: Option<String>,
+    default_validity_days: u32,
+    rotation_grace_hours: Vec<u32>,
+    expiring_threshold_days: u32,
+    argon2: Argon2Config,
+    access_log: bool,
+}
+
+#[derive(Deserialize)]
+struct DatabaseUrl {
+    url: String,
+}
+
+/// Where the JWT secret came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `jwt_secret` in the configuration.
+    Configured,
+    /// None configured: random, for this process only.
+    Ephemeral,
+}
+
+/// The validated configuration of the server. `Debug` never shows the JWT secret.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// `databases.idunox.url`.
+    pub database_url: String,
+    /// HS256 key for portal sessions.
+    pub jwt_secret: Vec<u8>,
+    /// Whether `jwt_secret` was configured or drawn at random.
+    pub jwt_secret_source: SecretSource,
+    /// Session lifetime in seconds.
+    pub jwt_ttl_seconds: u64,
+    /// `iss` of issued tokens, checked on every token.
+    pub jwt_issuer: String,
+    /// `aud` of issued tokens, checked on every token.
+    pub jwt_audience: String,
+    /// Key environment (`test`, `live`).
+    pub environment: String,
+    /// Key prefix (`idx`).
+    pub key_prefix: String,
+    /// Base URL of the data API.
+    pub api_base_url: String,
+    /// Where partners read the integration docs.
+    pub docs_url: String,
+    /// Where the portal page lives.
+    pub portal_url: String,
+    /// Validity of a new key, in days.
+    pub default_validity_days: u32,
+    /// Allowed rotation overlaps, in hours.
+    pub rotation_grace_hours: Vec<u32>,
+    /// A key reads `expiring` this many days before it expires.
+    pub expiring_threshold_days: u32,
+    /// Cost of new argon2id hashes.
+    pub argon2: Argon2Config,
+    /// One line per request on stdout.
+    pub access_log: bool,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The figment could not be read.
+    #[error("cannot read the configuration: {0}")]
+    Figment(#[from] Box<rocket::figment::Error>),
+    /// `jwt_secret` is too short.
+    #[error(
+        "jwt_secret must be at least {MIN_JWT_SECRET_LEN} bytes (it has {0}); \
+         generate one with e.g. `openssl rand -base64 48`"
+    )]
+    ShortJwtSecret(usize),
+    /// `databases.idunox.url` is missing.
+    #[error("databases.{DATABASE_NAME}.url is not set")]
+    NoDatabase,
+    /// The database URL is neither SQLite nor PostgreSQL.
+    #[error("databases.{DATABASE_NAME}.url must start with sqlite: or postgres:")]
+    UnsupportedDatabase,
+    /// An invalid value.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ServerConfig {
+    /// Read and check the configuration.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the offending key.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let raw: Raw = figment.extract().map_err(Box::new)?;
+        let database_url = raw
+            .databases
+            .get(DATABASE_NAME)
+            .map(|d| normalize_database_url(&d.url))
+            .ok_or(ConfigError::NoDatabase)?;
+        crate::db::Backend::from_url(&database_url).ok_or(ConfigError::UnsupportedDatabase)?;
+        let (jwt_secret, jwt_secret_source) = match raw.jwt_secret {
+            Some(s) if s.len() < MIN_JWT_SECRET_LEN => {
+                return Err(ConfigError::ShortJwtSecret(s.len()));
+            }
+            Some(s) => (s.into_bytes(), SecretSource::Configured),
+            None => (random_secret(), SecretSource::Ephemeral),
+        };
+        KeyFormat::new(&raw.key_prefix, &raw.environment)
+            .map_err(|e| ConfigError::Invalid(format!("key_prefix / environment: {e}")))?;
+        if !(1..=idunox_keys::lifecycle::MAX_VALIDITY_DAYS).contains(&raw.default_validity_days) {
+            return Err(ConfigError::Invalid(
+                "default_validity_days must be between 1 and 365".into(),
+            ));
+        }
+        if raw.rotation_grace_hours.is_empty() || raw.rotation_grace_hours.contains(&0) {
+            return Err(ConfigError::Invalid(
+                "rotation_grace_hours must be a non-empty list of positive hours".into(),
+            ));
+        }
+        if raw.jwt_ttl_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "jwt_ttl_seconds must be positive".into(),
+            ));
+        }
+        idunox_keys::SecretHasher::new(raw.argon2.into())
+            .map_err(|e| ConfigError::Invalid(format!("argon2: {e}")))?;
+        let host = match raw.address {
+            std::net::IpAddr::V6(a) => format!("[{a}]"),
+            std::net::IpAddr::V4(a) => a.to_string(),
+        };
+        let api_base_url = raw
+            .api_base_url
+            .unwrap_or_else(|| format!("http://{host}:{}", raw.port));
+        let api_base = api_base_url.trim_end_matches('/').to_owned();
+        Ok(Self {
+            database_url,
+            jwt_secret,
+            jwt_secret_source,
+            jwt_ttl_seconds: raw.jwt_ttl_seconds,
+            jwt_issuer: raw.jwt_issuer,
+            jwt_audience: raw.jwt_audience,
+            environment: raw.environment,
+            key_prefix: raw.key_prefix,
+            docs_url: raw
+                .docs_url
+                .unwrap_or_else(|| format!("{api_base}/v1/openapi.json")),
+            portal_url: raw
+                .portal_url
+                .unwrap_or_else(|| format!("{api_base}/partner")),
+            api_base_url,
+            default_validity_days: raw.default_validity_days,
+            rotation_grace_hours: raw.rotation_grace_hours,
+            expiring_threshold_days: raw.expiring_threshold_days,
+            argon2: raw.argon2,
+            access_log: raw.access_log,
+        })
+    }
+
+    /// The key format (`idx_test_…`).
+    pub fn key_format(&self) -> KeyFormat {
+        // Checked in `from_figment`.
+        KeyFormat::new(&self.key_prefix, &self.environment)
+            .unwrap_or_else(|_| KeyFormat::new("idx", "test").expect("a valid default format"))
+    }
+
+    /// The lifecycle policy.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            default_validity_days: self.default_validity_days,
+            grace_hours: self.rotation_grace_hours.clone(),
+            expiring_window: time::Duration::days(i64::from(self.expiring_threshold_days)),
+        }
+    }
+}
+
+/// A random 36-character base62 secret (about 214 bits).
+fn random_secret() -> Vec<u8> {
+    let mut s = String::with_capacity(36);
+    for _ in 0..3 {
+        s.push_str(
+            KeyId::random()
+                .expect("the operating system's random number generator failed")
+                .as_str(),
+        );
+    }
+    s.into_bytes()
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("jwt_secret", &"<redacted>")
+            .field("jwt_secret_source", &self.jwt_secret_source)
+            .field("jwt_ttl_seconds", &self.jwt_ttl_seconds)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("environment", &self.environment)
+            .field("key_prefix", &self.key_prefix)
+            .field("api_base_url", &self.api_base_url)
+            .field("docs_url", &self.docs_url)
+            .field("portal_url", &self.portal_url)
+            .field("default_validity_days", &self.default_validity_days)
+            .field("rotation_grace_hours", &self.rotation_grace_hours)
+            .field("expiring_threshold_days", &self.expiring_threshold_days)
+            .field("argon2", &self.argon2)
+            .field("access_log", &self.access_log)
+            .finish()
+    }
+}
+
+/// A SQLite URL without a `mode` gets `mode=rwc`, so the file is created when missing (as with
+/// `rocket_db_pools`' own SQLite pool; sqlx's `Any` driver does not do it by itself). Other
+/// URLs, and in-memory SQLite, are returned unchanged.
+pub fn normalize_database_url(url: &str) -> String {
+    let is_sqlite = crate::db::Backend::from_url(url) == Some(crate::db::Backend::Sqlite);
+    if !is_sqlite || url.contains(":memory:") {
+        return url.to_owned();
+    }
+    match url.split_once('?') {
+        Some((_, query)) if query.split('&').any(|p| p.starts_with("mode=")) => url.to_owned(),
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    }
+}
+
+/// [`normalize_database_url`] applied to `databases.idunox.url` in `figment`.
+pub fn normalize_figment(figment: Figment) -> Figment {
+    let key = format!("databases.{DATABASE_NAME}.url");
+    match figment.extract_inner::<String>(&key) {
+        Ok(url) => {
+            let normal = normalize_database_url(&url);
+            if normal == url {
+                figment
+            } else {
+                figment.merge((key, normal))
+            }
+        }
+        Err(_) => figment,
+    }
+}
+
+/// A database URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    // scheme://user:password@host/...
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+        && let Some((user, _)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        assert_eq!(
+            normalize_database_url("sqlite://idunox.sqlite"),
+            "sqlite://idunox.sqlite?mode=rwc"
+        );
+        assert_eq!(
+            normalize_database_url("sqlite://a.db?cache=shared"),
+            "sqlite://a.db?cache=shared&mode=rwc"
+        );
+        for same in [
+            "sqlite://a.db?mode=ro",
+            "sqlite::memory:",
+            "postgres://u:p@h/db",
+            DEFAULT_DATABASE_URL,
+        ] {
+            assert_eq!(normalize_database_url(same), same);
+        }
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn defaults_and_checks() {
+        let base = figment().merge(("jwt_secret", "0123456789abcdef0123456789abcdef"));
+        let c = ServerConfig::from_figment(&base).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.jwt_ttl_seconds, 3600);
+        assert_eq!(c.default_validity_days, 365);
+        assert_eq!(c.expiring_threshold_days, 30);
+        assert_eq!(c.argon2.m_cost, HashParams::DEFAULT.m_cost);
+        assert_eq!(c.jwt_secret_source, SecretSource::Configured);
+        let short = base.clone().merge(("jwt_secret", "x".repeat(31)));
+        assert!(matches!(
+            ServerConfig::from_figment(&short),
+            Err(ConfigError::ShortJwtSecret(31))
+        ));
+        let none = figment();
+        let c = ServerConfig::from_figment(&none).unwrap();
+        assert_eq!(c.jwt_secret_source, SecretSource::Ephemeral);
+        assert!(c.jwt_secret.len() >= MIN_JWT_SECRET_LEN);
+        for (k, v) in [
+            ("default_validity_days", serde_json::json!(0)),
+            ("rotation_grace_hours", serde_json::json!([])),
+            ("key_prefix", serde_json::json!("i-x")),
+            ("databases.idunox.url", serde_json::json!("mysql://x")),
+        ] {
+            assert!(
+                ServerConfig::from_figment(&base.clone().merge((k, v))).is_err(),
+                "{k}"
+            );
+        }
+    }
+}

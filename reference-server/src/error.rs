@@ -1,0 +1,312 @@
+//! The error envelope of DESIGN §5, `{"error": {"code": "…", "message": "…"}}`, and the JSON
+//! body guard that turns malformed, oversized and mistyped bodies into 400, 413 and 422.
+//!
+//! Request guards that fail store their [`ApiError`] in the request-local cache before
+//! answering with a status; the `/v1` catcher (see [`crate::catchers`]) then renders exactly
+//! that error, headers included.
+
+use std::io::Cursor;
+
+use idunox_keys::{ManageError, Refusal};
+use rocket::data::{self, Data, FromData};
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::serde::json::Json;
+use serde::de::DeserializeOwned;
+
+/// An error answer under `/v1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: Status,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// A sentence for humans.
+    pub message: String,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<i64>,
+    /// `WWW-Authenticate`.
+    pub www_authenticate: Option<&'static str>,
+}
+
+/// `WWW-Authenticate` of the key probe.
+pub const API_KEY_CHALLENGE: &str = "ApiKey realm=\"idunox\", header=\"X-Api-Key\"";
+/// `WWW-Authenticate` of the portal API.
+pub const BEARER_CHALLENGE: &str = "Bearer realm=\"idunox-partner\"";
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// Add a `Retry-After`.
+    #[must_use]
+    pub fn retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found() -> Self {
+        Self::new(Status::NotFound, "not_found", "No credential with this id.")
+    }
+
+    /// 401 `unauthorized` with a Bearer challenge.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self {
+            www_authenticate: Some(BEARER_CHALLENGE),
+            ..Self::new(Status::Unauthorized, "unauthorized", message)
+        }
+    }
+
+    /// 503 `service_unavailable` with `Retry-After`.
+    pub fn unavailable() -> Self {
+        Self::new(
+            Status::ServiceUnavailable,
+            "service_unavailable",
+            "The service is temporarily unavailable; retry shortly.",
+        )
+        .retry_after(5)
+    }
+
+    /// 500 `internal_error`.
+    pub fn internal() -> Self {
+        Self::new(
+            Status::InternalServerError,
+            "internal_error",
+            "An internal error occurred.",
+        )
+    }
+
+    /// A database failure: logged (without parameters), answered 503.
+    pub fn database(e: &dyn std::error::Error) -> Self {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        eprintln!("error: database unavailable: {text}");
+        Self::unavailable()
+    }
+
+    /// The generic error for a status with no more specific one.
+    pub fn for_status(status: Status) -> Self {
+        let (code, message) = match status.code {
+            400 => ("bad_request", "The request is malformed."),
+            401 => ("unauthorized", "Authentication is required."),
+            403 => ("forbidden", "This is not allowed."),
+            404 => ("not_found", "No such resource."),
+            405 => (
+                "method_not_allowed",
+                "This method is not allowed on this resource.",
+            ),
+            406 => ("not_acceptable", "No acceptable representation."),
+            408 => ("request_timeout", "The request took too long."),
+            409 => ("conflict", "The resource changed state."),
+            413 => (
+                "payload_too_large",
+                "The request body is larger than allowed.",
+            ),
+            415 => ("unsupported_media_type", "The body must be JSON."),
+            422 => (
+                "invalid_request",
+                "The request body does not have the expected fields.",
+            ),
+            429 => ("too_many_requests", "Too many requests; retry later."),
+            503 => (
+                "service_unavailable",
+                "The service is temporarily unavailable; retry shortly.",
+            ),
+            500..=599 => ("internal_error", "An internal error occurred."),
+            _ => ("error", "The request failed."),
+        };
+        let e = Self::new(status, code, message);
+        match status.code {
+            401 => Self {
+                www_authenticate: Some(BEARER_CHALLENGE),
+                ..e
+            },
+            503 => e.retry_after(5),
+            _ => e,
+        }
+    }
+
+    /// Remember this error for the `/v1` catcher and give back its status (for guards).
+    pub fn stash(self, req: &Request<'_>) -> Status {
+        let status = self.status;
+        let _ = req.local_cache(|| Stashed(Some(self.clone())));
+        status
+    }
+
+    /// The error a guard stashed on this request, if any.
+    pub fn stashed(req: &Request<'_>) -> Option<Self> {
+        req.local_cache(|| Stashed(None)).0.clone()
+    }
+}
+
+/// Request-local slot of a guard's error.
+struct Stashed(Option<ApiError>);
+
+impl From<ManageError> for ApiError {
+    fn from(e: ManageError) -> Self {
+        let code = e.code();
+        match e {
+            ManageError::NotFound => Self::not_found(),
+            ManageError::NotRotatable { .. } => {
+                Self::new(Status::Conflict, code, format!("{}.", capitalise(&e)))
+            }
+            ManageError::InvalidGraceHours { .. }
+            | ManageError::InvalidValidity { .. }
+            | ManageError::NameTooLong { .. }
+            | ManageError::InvalidName => Self::new(
+                Status::UnprocessableEntity,
+                code,
+                format!("{}.", capitalise(&e)),
+            ),
+            ManageError::Store(ref s) => Self::database(s),
+            _ => {
+                eprintln!("error: {e}");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<&Refusal> for ApiError {
+    fn from(r: &Refusal) -> Self {
+        if r.is_unavailable() {
+            if let Refusal::Unavailable(e) = r {
+                let _ = Self::database(e);
+            }
+            Self::new(Status::ServiceUnavailable, r.code(), r.to_string()).retry_after(1)
+        } else {
+            Self {
+                www_authenticate: Some(API_KEY_CHALLENGE),
+                ..Self::new(Status::Unauthorized, r.code(), r.to_string())
+            }
+        }
+    }
+}
+
+fn capitalise(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => s,
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let body = serde_json::json!({
+            "error": { "code": self.code, "message": self.message }
+        })
+        .to_string();
+        let mut res = Response::build();
+        res.status(self.status)
+            .header(ContentType::JSON)
+            .header(Header::new("Cache-Control", "no-store"))
+            .sized_body(body.len(), Cursor::new(body));
+        if let Some(secs) = self.retry_after {
+            res.header(Header::new("Retry-After", secs.to_string()));
+        }
+        if let Some(challenge) = self.www_authenticate {
+            res.header(Header::new("WWW-Authenticate", challenge));
+        }
+        Ok(res.finalize())
+    }
+}
+
+/// A JSON request body type.
+pub trait Payload: DeserializeOwned + Send + 'static {
+    /// Whether an empty body reads as `{}`.
+    const EMPTY_IS_OBJECT: bool = false;
+    /// Whether the body holds a secret, so errors must not quote it.
+    const SENSITIVE: bool = false;
+}
+
+/// A JSON body: malformed → 400 `invalid_json`, over `limits.json` → 413 `payload_too_large`,
+/// wrong fields or types → 422 `invalid_request`.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T: Payload> FromData<'r> for Body<T> {
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, mut data: Data<'r>) -> data::Outcome<'r, Self> {
+        if T::EMPTY_IS_OBJECT {
+            let empty = data.peek(1).await.is_empty() && data.peek_complete();
+            if empty {
+                return match serde_json::from_str::<T>("{}") {
+                    Ok(v) => data::Outcome::Success(Body(v)),
+                    Err(_) => data::Outcome::Error((
+                        ApiError::for_status(Status::UnprocessableEntity).stash(req),
+                        (),
+                    )),
+                };
+            }
+        }
+        match <Json<T> as FromData<'r>>::from_data(req, data).await {
+            data::Outcome::Success(Json(v)) => data::Outcome::Success(Body(v)),
+            data::Outcome::Forward(f) => data::Outcome::Forward(f),
+            data::Outcome::Error((status, err)) => {
+                let limit = req.limits().get("json").map(|l| l.to_string());
+                let e = match status.code {
+                    413 => ApiError::new(
+                        status,
+                        "payload_too_large",
+                        format!(
+                            "The request body is larger than the {} limit.",
+                            limit.as_deref().unwrap_or("configured")
+                        ),
+                    ),
+                    422 if T::SENSITIVE => ApiError::new(
+                        status,
+                        "invalid_request",
+                        "The request body does not have the expected fields.",
+                    ),
+                    422 => {
+                        let detail = match &err {
+                            rocket::serde::json::Error::Parse(_, e) => strip_position(e),
+                            rocket::serde::json::Error::Io(e) => e.to_string(),
+                        };
+                        ApiError::new(
+                            status,
+                            "invalid_request",
+                            format!(
+                                "The request body does not have the expected fields: {detail}."
+                            ),
+                        )
+                    }
+                    _ => ApiError::new(
+                        status,
+                        "invalid_json",
+                        "The request body is not valid JSON.",
+                    ),
+                };
+                data::Outcome::Error((e.stash(req), ()))
+            }
+        }
+    }
+}
+
+/// serde_json's message without its " at line 1 column 9" suffix.
+fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}

@@ -1,0 +1,39 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use idunox_keys::Clock;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use rocket_db_pools::Database;
+
+pub mod auth;
+pub mod catchers;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod headers;
+pub mod portal;
+pub mod routes;
+pub mod state;
+
+/// Assemble the server from a configuration figment (usually [`config::figment`]) and a clock
+/// (the system clock in production, a `ManualClock` in tests).
+///
+/// Stages, in order: the database pool (`rocket_db_pools`), migrations, the application state
+/// (configuration checked here: a `jwt_secret` under 32 bytes refuses to start), the API routes,
+/// the `/v1` JSON catchers, security headers and access log, and the portal page.
+pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
+    sqlx::any::install_default_drivers();
+    rocket::custom(config::normalize_figment(figment))
+        .manage(state::ClockHandle(clock))
+        .attach(db::Db::init())
+        .attach(db::stage())
+        .attach(state::stage())
+        .attach(routes::stage())
+        .attach(catchers::stage())
+        .attach(headers::stage())
+        .attach(portal::stage())
+}

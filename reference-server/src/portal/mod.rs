@@ -1,0 +1,162 @@
+//! The partner portal web page, served at `/partner` from assets compiled into the binary.
+//!
+//! The page is hand-written HTML, CSS and vanilla JavaScript modules (no build step, no
+//! framework). It speaks only the public JSON API of DESIGN §5, exactly as any other client
+//! would: it signs in at `/v1/partner/auth/login`, keeps the session token in
+//! `sessionStorage` and sends it as `Authorization: Bearer`.
+//!
+//! Routes mounted by [`stage`]:
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `GET /` | `303 See Other` to `/partner` |
+//! | `GET /partner` | the page (`index.html`) |
+//! | `GET /partner/assets/<file>` | one of the compiled-in assets, with its content type |
+//!
+//! Every portal answer carries `Cache-Control: no-store` and a strict
+//! `Content-Security-Policy` (no inline script or style anywhere in the assets), and errors
+//! outside `/v1` are answered with a small HTML page rather than JSON.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # #[rocket::launch]
+//! # fn rocket() -> _ {
+//! rocket::build().attach(reference_server::portal::stage())
+//! # }
+//! ```
+
+use std::io::Cursor;
+
+use rocket::fairing::AdHoc;
+use rocket::http::{ContentType, Status};
+use rocket::response::{self, Redirect, Responder};
+use rocket::{Request, Response, catch, catchers, get, routes};
+
+/// The Content-Security-Policy of every portal answer: only same-origin scripts, styles,
+/// images and API calls; no framing, no `<base>`, forms post only to this origin.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'self'";
+
+/// The page itself.
+const INDEX_HTML: &str = include_str!("assets/index.html");
+
+/// One compiled-in asset: its file name under `/partner/assets/`, content type and bytes.
+struct Asset {
+    name: &'static str,
+    content_type: fn() -> ContentType,
+    body: &'static [u8],
+}
+
+/// Every file under `/partner/assets/`. Nothing is read from the file system at run time.
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "app.css",
+        content_type: || ContentType::CSS,
+        body: include_bytes!("assets/app.css"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/app.js"),
+    },
+    Asset {
+        name: "api.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/api.js"),
+    },
+    Asset {
+        name: "dom.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/dom.js"),
+    },
+    Asset {
+        name: "format.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/format.js"),
+    },
+    Asset {
+        name: "logo.svg",
+        content_type: || ContentType::SVG,
+        body: include_bytes!("assets/logo.svg"),
+    },
+];
+
+/// A portal answer: a static body with its content type and the portal's headers.
+struct PortalResponse {
+    status: Status,
+    content_type: ContentType,
+    body: &'static [u8],
+}
+
+impl<'r> Responder<'r, 'static> for PortalResponse {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .status(self.status)
+            .header(self.content_type)
+            .raw_header("Cache-Control", "no-store")
+            .raw_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            .sized_body(self.body.len(), Cursor::new(self.body))
+            .ok()
+    }
+}
+
+/// `GET /`: the portal is the front page.
+#[get("/")]
+fn root() -> Redirect {
+    Redirect::to("/partner")
+}
+
+/// `GET /partner`: the page.
+#[get("/partner")]
+fn index() -> PortalResponse {
+    PortalResponse {
+        status: Status::Ok,
+        content_type: ContentType::HTML,
+        body: INDEX_HTML.as_bytes(),
+    }
+}
+
+/// `GET /partner/assets/<file>`: a compiled-in asset, or 404 for any other name.
+#[get("/partner/assets/<file>")]
+fn asset(file: &str) -> Option<PortalResponse> {
+    ASSETS
+        .iter()
+        .find(|asset| asset.name == file)
+        .map(|asset| PortalResponse {
+            status: Status::Ok,
+            content_type: (asset.content_type)(),
+            body: asset.body,
+        })
+}
+
+/// Errors outside `/v1` (which answers JSON from its own, more specific catcher) answer a small
+/// HTML page that leads back to the portal.
+#[catch(default)]
+fn html_error(status: Status, _: &Request<'_>) -> PortalResponse {
+    let body = match status.code {
+        404 => ERROR_404_HTML,
+        _ => ERROR_HTML,
+    };
+    PortalResponse {
+        status,
+        content_type: ContentType::HTML,
+        body: body.as_bytes(),
+    }
+}
+
+/// The "not found" page of the portal.
+const ERROR_404_HTML: &str = include_str!("assets/404.html");
+/// Any other error page of the portal.
+const ERROR_HTML: &str = include_str!("assets/error.html");
+
+/// The portal stage: mounts the page, its assets and the `/` redirect, and registers the HTML
+/// catcher for every path outside `/v1`.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Partner portal", |rocket| async {
+        rocket
+            .mount("/", routes![root, index, asset])
+            .register("/", catchers![html_error])
+    })
+}

@@ -1,0 +1,108 @@
+//! `GET /v1/partner/audit?limit=&before=`: this tenant's audit trail, newest first.
+//!
+//! `limit` is 1..=200 (default 50). The answer's `next_cursor` is `null` on the last page;
+//! otherwise pass it as `before` to get the next, older page.
+
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{State, get};
+use serde::Serialize;
+
+use crate::auth::jwt::Session;
+use crate::db::audit::Entry;
+use crate::error::ApiError;
+use crate::routes::rfc3339;
+use crate::state::App;
+
+/// Largest page.
+pub const MAX_LIMIT: i64 = 200;
+/// Default page.
+pub const DEFAULT_LIMIT: i64 = 50;
+
+/// One entry as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct EntryView {
+    id: String,
+    at: String,
+    action: String,
+    actor: Actor,
+    credential_id: Option<String>,
+    detail: Option<serde_json::Value>,
+}
+
+/// Who acted.
+#[derive(Debug, Serialize)]
+pub struct Actor {
+    user_id: Option<String>,
+    email: Option<String>,
+}
+
+/// A page.
+#[derive(Debug, Serialize)]
+pub struct AuditPage {
+    entries: Vec<EntryView>,
+    next_cursor: Option<String>,
+}
+
+fn view(e: Entry) -> EntryView {
+    EntryView {
+        id: e.id.to_string(),
+        at: time::OffsetDateTime::from_unix_timestamp(e.at)
+            .map(rfc3339)
+            .unwrap_or_default(),
+        action: e.action,
+        actor: Actor {
+            user_id: e.actor_user_id,
+            email: e.actor_email,
+        },
+        credential_id: e.credential_id,
+        detail: e.detail,
+    }
+}
+
+fn invalid(message: &str) -> ApiError {
+    ApiError::new(Status::UnprocessableEntity, "invalid_request", message)
+}
+
+/// A page of this tenant's audit trail.
+#[get("/v1/partner/audit?<limit>&<before>")]
+pub async fn audit(
+    app: &State<App>,
+    session: &Session,
+    limit: Option<&str>,
+    before: Option<&str>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| invalid("limit must be a whole number from 1 to 200."))?,
+    };
+    let before = match before {
+        None => None,
+        Some(s) => Some(
+            s.parse::<i64>()
+                .ok()
+                .filter(|b| *b > 0)
+                .ok_or_else(|| invalid("before must be a next_cursor from an earlier page."))?,
+        ),
+    };
+    let mut entries = app
+        .db
+        .audit_page(&session.tenant.id, before, limit + 1)
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+    let more = entries.len() as i64 > limit;
+    entries.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if more {
+        entries.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(AuditPage {
+        entries: entries.into_iter().map(view).collect(),
+        next_cursor,
+    }))
+}

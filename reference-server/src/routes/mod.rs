@@ -1,0 +1,38 @@
+//! The JSON API of DESIGN §5, one module per resource.
+
+use rocket::fairing::AdHoc;
+
+pub mod audit;
+pub mod config;
+pub mod credentials;
+pub mod me;
+pub mod openapi;
+pub mod probe;
+
+/// RFC 3339 in UTC with whole seconds: `2026-11-27T20:00:00Z`.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Mount every `/v1` route.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("API routes", |rocket| async {
+        rocket.mount(
+            "/",
+            rocket::routes![
+                crate::auth::login::login,
+                me::me,
+                config::config,
+                credentials::list,
+                credentials::create,
+                credentials::rotate,
+                credentials::revoke,
+                probe::probe,
+                audit::audit,
+                openapi::openapi,
+            ],
+        )
+    })
+}

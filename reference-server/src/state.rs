@@ -1,0 +1,108 @@
+//! The managed application state: configuration, key manager, verifier, password hasher,
+//! session keys and the clock, built once at ignite from the figment and the database.
+
+use std::sync::Arc;
+
+use idunox_keys::{Clock, KeyManager, SecretHasher, Verifier};
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket};
+use tokio::sync::Semaphore;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::{SecretSource, ServerConfig};
+use crate::db::{SqlDb, SqlKeyStore};
+
+/// The clock the server reads, managed before ignite so tests can inject a `ManualClock`.
+#[derive(Clone)]
+pub struct ClockHandle(pub Arc<dyn Clock>);
+
+/// Everything a handler needs.
+pub struct App {
+    /// The configuration.
+    pub config: ServerConfig,
+    /// The database.
+    pub db: SqlDb,
+    /// Create, rotate, revoke, list.
+    pub keys: KeyManager<SqlKeyStore>,
+    /// The `X-Api-Key` verifier.
+    pub verifier: Verifier<SqlKeyStore>,
+    /// argon2id for portal passwords.
+    pub passwords: SecretHasher,
+    /// Bounds how many password verifications run at once (each holds argon2's memory).
+    pub password_permits: Semaphore,
+    /// Session tokens.
+    pub jwt: JwtKeys,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// Build the state.
+    ///
+    /// # Errors
+    /// When the argon2 parameters are invalid.
+    pub fn new(config: ServerConfig, db: SqlDb, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        let hasher = SecretHasher::new(config.argon2.into()).map_err(|e| format!("argon2: {e}"))?;
+        let store = SqlKeyStore::new(db.clone());
+        let policy = config.policy();
+        let keys = KeyManager::new(store.clone(), config.key_format())
+            .with_hasher(hasher.clone())
+            .with_policy(policy.clone())
+            .with_clock(clock.clone());
+        let verifier = Verifier::builder(store, config.key_format())
+            .clock(clock.clone())
+            .policy(&policy)
+            .try_build()
+            .map_err(|e| e.to_string())?;
+        let permits = std::thread::available_parallelism().map_or(2, usize::from) * 2;
+        Ok(Self {
+            jwt: JwtKeys::new(&config),
+            config,
+            db,
+            keys,
+            verifier,
+            passwords: hasher,
+            password_permits: Semaphore::new(permits),
+            clock,
+        })
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}
+
+/// Read the configuration, check it, and manage [`App`]. Attach after [`crate::db::stage`].
+pub fn stage() -> AdHoc {
+    AdHoc::try_on_ignite("Application state", |rocket: Rocket<Build>| async move {
+        let config = match ServerConfig::from_figment(rocket.figment()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(rocket);
+            }
+        };
+        if config.jwt_secret_source == SecretSource::Ephemeral {
+            eprintln!(
+                "warning: no jwt_secret configured (ROCKET_JWT_SECRET or jwt_secret in \
+                 Rocket.toml); using a random one: portal sessions end when the server restarts"
+            );
+        }
+        let Some(db) = rocket.state::<SqlDb>().cloned() else {
+            eprintln!("error: the application state needs the database (see the error above)");
+            return Err(rocket);
+        };
+        let clock = rocket.state::<ClockHandle>().map_or_else(
+            || Arc::new(idunox_keys::SystemClock) as Arc<dyn Clock>,
+            |c| c.0.clone(),
+        );
+        match App::new(config, db, clock) {
+            Ok(app) => Ok(rocket.manage(app)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Err(rocket)
+            }
+        }
+    })
+}

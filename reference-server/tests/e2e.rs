@@ -1,0 +1,447 @@
+//! End to end: the real binary on a free loopback port with a temporary SQLite file,
+//! provisioned through its CLI, driven with a real HTTP client, restarted, and its database
+//! file searched for secrets.
+#![allow(missing_docs)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
+const SECRET: &str = "e2e-jwt-secret-0123456789abcdefghijklmnop";
+const PASSWORD: &str = "e2e correct horse battery";
+
+/// As DESIGN §6 writes it, without `?mode=rwc`: the server creates the file anyway.
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("portal.sqlite").display())
+}
+
+fn command(dir: &Path, url: &str) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir)
+        .env("ROCKET_CONFIG", dir.join("absent.toml"))
+        .env("ROCKET_PROFILE", "debug")
+        .env("ROCKET_DATABASES", format!("{{idunox={{url=\"{url}\"}}}}"))
+        .env("ROCKET_JWT_SECRET", SECRET)
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", "0")
+        .env("ROCKET_ARGON2", "{m_cost=4096,t_cost=1,p_cost=1}")
+        .env_remove("ROCKET_LOG_LEVEL");
+    c
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(dir: &Path, url: &str) -> Self {
+        Self::start_with(dir, url, &["serve"])
+    }
+
+    fn start_with(dir: &Path, url: &str, args: &[&str]) -> Self {
+        let mut child = command(dir, url)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx2.send(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        let base = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("server did not start; output: {seen:#?}"));
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim().to_owned();
+            }
+            seen.push(line);
+        };
+        Self { child, base, lines }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.lines.try_iter().collect()
+    }
+}
+
+fn send(req: ureq::Request, body: Option<Value>) -> (u16, Value) {
+    let res = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    let res = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = res.status();
+    let text = res.into_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn probe(agent: &ureq::Agent, base: &str, key: &str) -> (u16, Value) {
+    send(
+        agent
+            .get(&format!("{base}/v1/partner-auth-probe"))
+            .set("X-Api-Key", key),
+        None,
+    )
+}
+
+fn provision(dir: &Path, url: &str) -> String {
+    let out = command(dir, url)
+        .args(["tenant", "add", "E2E Partner"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "the tenant id is the only stdout line: {stdout:?}"
+    );
+    let tenant = lines[0].to_owned();
+    assert!(tenant.starts_with("ten_") && tenant.len() == 16, "{tenant}");
+
+    let add_user = |email: &str, password: &str| {
+        let mut child = command(dir, url)
+            .args([
+                "user",
+                "add",
+                "--tenant",
+                &tenant,
+                "--email",
+                email,
+                "--password-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = add_user("ops@e2e.test", "short pw");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    let ok = add_user("Ops@E2E.test", PASSWORD);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("usr_"));
+    let dup = add_user("ops@e2e.test", PASSWORD);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("exists already"));
+
+    // Unknown tenant.
+    let out = command(dir, url)
+        .args([
+            "user",
+            "add",
+            "--tenant",
+            "ten_nosuchtenant",
+            "--email",
+            "x@e2e.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant"));
+    assert!(out.stdout.is_empty());
+
+    // Generated password: printed once, and it works (checked after start).
+    let out = command(dir, url)
+        .args([
+            "user",
+            "add",
+            "--tenant",
+            &tenant,
+            "--email",
+            "gen@e2e.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let generated = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a generated password")
+        .to_owned();
+    assert!(generated.len() >= 20);
+    std::fs::write(dir.join("generated.txt"), &generated).unwrap();
+    tenant
+}
+
+#[test]
+fn the_real_binary_end_to_end_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    end_to_end(dir.path(), &url, true);
+}
+
+#[test]
+fn the_real_binary_end_to_end_on_postgres() {
+    let Some(admin) = idunox_test_support::postgres::admin_url() else {
+        return;
+    };
+    let url = idunox_test_support::postgres::fresh_database(&admin);
+    let dir = tempfile::tempdir().unwrap();
+    end_to_end(dir.path(), &url, false);
+}
+
+fn end_to_end(dir: &Path, url: &str, sqlite: bool) {
+    let tenant = provision(dir, url);
+    let generated = std::fs::read_to_string(dir.join("generated.txt")).unwrap();
+    std::fs::remove_file(dir.join("generated.txt")).unwrap();
+
+    let server = Server::start(dir, url);
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+
+    let (status, config) = send(agent.get(&server.url("/v1/partner/config")), None);
+    assert_eq!(status, 200);
+    assert_eq!(config["key_prefix"], "idx");
+
+    let (status, gen_login) = send(
+        agent.post(&server.url("/v1/partner/auth/login")),
+        Some(json!({"email": "gen@e2e.test", "password": generated})),
+    );
+    assert_eq!(status, 200, "{gen_login}");
+
+    let (status, login) = send(
+        agent.post(&server.url("/v1/partner/auth/login")),
+        Some(json!({"email": "ops@e2e.test", "password": PASSWORD})),
+    );
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["tenant"]["id"], tenant.as_str());
+    let token = login["token"].as_str().unwrap().to_owned();
+    let auth = format!("Bearer {token}");
+
+    let (status, created) = send(
+        agent
+            .post(&server.url("/v1/partner/credentials"))
+            .set("Authorization", &auth),
+        Some(json!({"name": "e2e"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let old_key = created["api_key"].as_str().unwrap().to_owned();
+    let old_id = created["credential"]["id"].as_str().unwrap().to_owned();
+
+    let (status, p) = probe(&agent, &server.base, &old_key);
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["credential"]["status"], "active");
+    let (status, p) = probe(
+        &agent,
+        &server.base,
+        "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM",
+    );
+    assert_eq!(
+        (status, p["error"]["code"].as_str()),
+        (401, Some("invalid_api_key"))
+    );
+
+    let (status, rotated) = send(
+        agent
+            .post(&server.url(&format!("/v1/partner/credentials/{old_id}/rotate")))
+            .set("Authorization", &auth),
+        Some(json!({"grace_hours": 24})),
+    );
+    assert_eq!(status, 201, "{rotated}");
+    let new_key = rotated["api_key"].as_str().unwrap().to_owned();
+    let new_id = rotated["credential"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        probe(&agent, &server.base, &old_key).1["credential"]["status"],
+        "grace"
+    );
+    assert_eq!(
+        probe(&agent, &server.base, &new_key).1["credential"]["status"],
+        "active"
+    );
+
+    // A third key, revoked.
+    let (_, third) = send(
+        agent
+            .post(&server.url("/v1/partner/credentials"))
+            .set("Authorization", &auth),
+        Some(json!({})),
+    );
+    let third_key = third["api_key"].as_str().unwrap().to_owned();
+    let third_id = third["credential"]["id"].as_str().unwrap().to_owned();
+    let (status, revoked) = send(
+        agent
+            .post(&server.url(&format!("/v1/partner/credentials/{third_id}/revoke")))
+            .set("Authorization", &auth),
+        None,
+    );
+    assert_eq!(status, 200, "{revoked}");
+    let revoked_at = revoked["credential"]["revoked_at"].clone();
+    assert_eq!(
+        probe(&agent, &server.base, &third_key).1["error"]["code"],
+        "api_key_revoked"
+    );
+
+    let log = server.stop();
+    let log_text = log.join("\n");
+    for secret in [
+        &old_key,
+        &new_key,
+        &third_key,
+        &token,
+        &PASSWORD.to_owned(),
+        &generated,
+    ] {
+        assert!(
+            !log_text.contains(secret.as_str()),
+            "a secret reached the log"
+        );
+    }
+    assert!(
+        log_text.contains("POST /v1/partner/credentials 201"),
+        "one line per request: {log_text}"
+    );
+
+    // Restart: keys, revocations and sessions survive.
+    let server = Server::start(dir, url);
+    let (status, me) = send(
+        agent
+            .get(&server.url("/v1/partner/me"))
+            .set("Authorization", &auth),
+        None,
+    );
+    assert_eq!(status, 200, "the session survived: {me}");
+    let (status, list) = send(
+        agent
+            .get(&server.url("/v1/partner/credentials"))
+            .set("Authorization", &auth),
+        None,
+    );
+    assert_eq!(status, 200);
+    let list = list["credentials"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 3);
+    let by_id = |id: &str| list.iter().find(|c| c["id"] == id).unwrap().clone();
+    assert_eq!(by_id(&old_id)["status"], "grace");
+    assert_eq!(by_id(&old_id)["replaced_by"], new_id.as_str());
+    assert_eq!(by_id(&new_id)["status"], "active");
+    assert_eq!(by_id(&third_id)["status"], "revoked");
+    assert_eq!(by_id(&third_id)["revoked_at"], revoked_at);
+    assert_eq!(probe(&agent, &server.base, &old_key).0, 200);
+    assert_eq!(probe(&agent, &server.base, &new_key).0, 200);
+    assert_eq!(
+        probe(&agent, &server.base, &third_key).1["error"]["code"],
+        "api_key_revoked"
+    );
+    server.stop();
+
+    if !sqlite {
+        return;
+    }
+    // At rest: no plaintext key, no secret part, no password, in any database file.
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("portal.sqlite"))
+        {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(!bytes.is_empty());
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for key in [&old_key, &new_key, &third_key] {
+        assert!(!contains(key), "plaintext key at rest");
+        assert!(!contains(&key[22..54]), "secret part at rest");
+    }
+    assert!(!contains(PASSWORD), "password at rest");
+    assert!(!contains(&generated), "generated password at rest");
+    assert!(!contains(&token), "token at rest");
+    // What is there: masked keys and argon2id hashes.
+    assert!(contains(&format!("idx_test_{old_id}_")));
+    assert!(contains("$argon2id$"));
+}
+
+#[test]
+fn serve_demo_provisions_once_and_resets_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let mut tenants = Vec::new();
+    let mut passwords = Vec::new();
+    for _ in 0..2 {
+        let url = sqlite_url(dir.path());
+        let server = Server::start_with(dir.path(), &url, &["serve", "--demo"]);
+        // The details are printed right after the listening line.
+        let mut details = Vec::new();
+        while let Ok(line) = server.lines.recv_timeout(Duration::from_secs(10)) {
+            let done = line.trim_start().starts_with("password:");
+            details.push(line);
+            if done {
+                break;
+            }
+        }
+        let field = |name: &str| {
+            details
+                .iter()
+                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+                .unwrap_or_else(|| panic!("{name} in {details:#?}"))
+        };
+        let email = field("email:");
+        let password = field("password:");
+        let tenant = field("tenant:");
+        let (status, login) = send(
+            agent.post(&server.url("/v1/partner/auth/login")),
+            Some(json!({"email": email, "password": password})),
+        );
+        assert_eq!(status, 200, "{login}");
+        tenants.push(tenant);
+        passwords.push(password);
+        server.stop();
+    }
+    assert_eq!(tenants[0], tenants[1], "the demo tenant is reused");
+    assert_ne!(passwords[0], passwords[1], "a fresh password each time");
+}
