@@ -218,7 +218,7 @@ fn main() {
             },
         );
         g.bench_with_input(
-            BenchmarkId::new("floor: HashMap lookup + HMAC + ct_eq", n),
+            BenchmarkId::new("floor: HashMap lookup + keyed SHA-256 + ct_eq", n),
             fx,
             |b, fx| {
                 let mut i = 0usize;
@@ -333,7 +333,7 @@ fn main() {
         row(
             &format!("warm verify, {} keys", short(*n)),
             "Verifier::verify",
-            "floor: lookup+HMAC+ct_eq",
+            "floor: lookup+keyed SHA-256+ct_eq",
             (v, f),
         );
     }

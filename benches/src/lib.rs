@@ -10,14 +10,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, KeyInit, Mac};
 use idunox_keys::key::SECRET_LEN;
 use idunox_keys::time::OffsetDateTime;
 use idunox_keys::{
     Credential, HashParams, KeyFormat, KeyId, KeyStore, MemoryStore, SecretHasher, TenantId,
     Verifier,
 };
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Drive a future that completes without waiting (a [`MemoryStore`] and a warm verifier never
@@ -50,19 +49,20 @@ pub fn fast_hasher() -> SecretHasher {
 }
 
 /// The floor of a warm verification: one `HashMap<KeyId, _>` lookup, the same keyed digest the
-/// core's cache computes (HMAC-SHA256 over `key_id ‖ secret` with a pre-keyed, cloned `Hmac`), and
-/// one `subtle` comparison of 32 bytes. Nothing else.
+/// core's cache computes (SHA-256 over a random 64-byte key block, pre-absorbed and cloned, then
+/// `key_id ‖ secret`), and one `subtle` comparison of 32 bytes. Nothing else. The map is a std
+/// `HashMap` with its default hasher, as the issue defines the floor.
 pub struct Floor {
     map: HashMap<KeyId, [u8; 32]>,
-    mac: Hmac<Sha256>,
+    keyed: Sha256,
 }
 
 impl Floor {
     fn digest(&self, key_id: &KeyId, secret: &[u8; SECRET_LEN]) -> [u8; 32] {
-        let mut mac = self.mac.clone();
-        mac.update(key_id.as_bytes());
-        mac.update(secret);
-        mac.finalize().into_bytes().into()
+        let mut h = self.keyed.clone();
+        h.update(key_id.as_bytes());
+        h.update(secret);
+        h.finalize().into()
     }
 
     /// Whether `secret` is the one remembered for `key_id`.
@@ -151,11 +151,13 @@ pub fn warm_fixture(total: usize, warm: usize) -> WarmFixture {
     let filler_hash = hasher
         .hash(b"filler secret, never presented")
         .expect("hash");
-    let mut mac_key = [0u8; 32];
+    let mut mac_key = [0u8; 64];
     getrandom::fill(&mut mac_key).expect("OS randomness");
+    let mut keyed = Sha256::new();
+    keyed.update(mac_key);
     let mut floor = Floor {
         map: HashMap::with_capacity(total),
-        mac: <Hmac<Sha256> as KeyInit>::new_from_slice(&mac_key).expect("any key length"),
+        keyed,
     };
 
     let mut keys = Vec::with_capacity(warm);

@@ -51,8 +51,10 @@ pin_project! {
     {
         #[pin]
         state: State<S::Future, ResBody>,
-        // The service made ready and the request, until verification ends.
-        pending: Option<(S, Request<ReqBody>)>,
+        // The service made ready and the request, until verification ends. Boxed: only the
+        // slow path (which boxes its verification anyway) needs them, and a small future is
+        // cheaper to move on the fast path.
+        pending: Option<Box<(S, Request<ReqBody>)>>,
         on_refusal: Option<Arc<R>>,
     }
 }
@@ -80,6 +82,14 @@ where
         }
     }
 
+    pub(crate) fn calling(future: S::Future) -> Self {
+        Self {
+            state: State::Calling { future },
+            pending: None,
+            on_refusal: None,
+        }
+    }
+
     pub(crate) fn verifying(
         verifying: Verifying,
         inner: S,
@@ -88,7 +98,7 @@ where
     ) -> Self {
         Self {
             state: State::Verifying { verifying },
-            pending: Some((inner, req)),
+            pending: Some(Box::new((inner, req))),
             on_refusal: Some(on_refusal),
         }
     }
@@ -116,7 +126,7 @@ where
                 StateProj::Verifying { verifying } => {
                     let outcome = ready!(verifying.as_mut().poll(cx));
                     let on_refusal = this.on_refusal.take();
-                    let (mut inner, mut req) = this
+                    let (mut inner, mut req) = *this
                         .pending
                         .take()
                         .expect("ResponseFuture polled after completion");

@@ -16,8 +16,11 @@
 //! per interval per process ([`VerifierBuilder::touch_every`](idunox_keys::VerifierBuilder::touch_every),
 //! default one minute), so a busy key costs one store write a minute, not one per request.
 //!
-//! The verification runs in one boxed future per request (the core's `verify` is an `async fn`,
-//! whose type cannot be named); refusals decided in step 1 need none. The key is copied out of the
+//! A store that answers without waiting (the in-memory one) lets a warm key be decided in `call`
+//! itself ([`Verifier::verify_now`](idunox_keys::Verifier::verify_now)): no verification future,
+//! no clone of the inner service. Otherwise — a database store, a cold key, a last-used write due —
+//! the verification runs in one boxed future (the core's `verify` is an `async fn`, whose type
+//! cannot be named); refusals decided in step 1 need none. The key is copied out of the
 //! header into that future (no allocation of its own) and wiped when the future ends.
 //!
 //! # Example
@@ -143,6 +146,17 @@ where
                 return ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal));
             }
         };
+        // A warm key in a store that answers at once (the in-memory one) is decided here,
+        // without a verification future; `self.inner` is the service `poll_ready` made ready.
+        if let Some(outcome) = self.layer.verifier.verify_now(Some(presented.as_slice())) {
+            return match outcome {
+                Ok(key) => {
+                    req.extensions_mut().insert::<VerifiedKey>(key);
+                    ResponseFuture::calling(self.inner.call(req))
+                }
+                Err(refusal) => ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal)),
+            };
+        }
         // Call the clone that was made ready, keep the fresh clone for the next request
         // (see "Be careful when cloning inner services" in tower-service).
         let clone = self.inner.clone();

@@ -1,8 +1,14 @@
 //! The warm-verification cache of DESIGN §3.
 //!
-//! After argon2 accepted a secret for a key id, the cache remembers a keyed digest
-//! (HMAC-SHA256 under a random per-process key) of `key_id ‖ secret` — never the secret — so the
-//! next verification of that key costs one digest and one constant-time comparison. A presented
+//! After argon2 accepted a secret for a key id, the cache remembers a keyed digest of
+//! `key_id ‖ secret` — never the secret — so the next verification of that key costs one digest
+//! and one constant-time comparison.
+//!
+//! The digest is SHA-256 over a random 64-byte per-process key block followed by the 44 bytes of
+//! `key_id ‖ secret`: a secret-prefix MAC, one SHA-256 compression per verification since the
+//! key block's state is computed once and cloned. For messages of one fixed length, as here, the
+//! prefix construction is a PRF like HMAC (length extension needs variable-length messages and
+//! a published tag; digests never leave the process), at half of HMAC's two compressions. A presented
 //! secret whose digest differs from the remembered one is refused at once, without argon2.
 //! The credential's status is not cached: the verifier reads it fresh every time.
 //!
@@ -10,17 +16,15 @@
 //! secret never changes, so an entry never goes stale; eviction only costs one more argon2 run.
 
 use core::fmt;
-use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::RandomnessError;
 use crate::generate::random_bytes;
-use crate::key::{KeyId, SECRET_LEN};
+use crate::key::{KeyId, KeyIdMap, SECRET_LEN};
 
 const SHARDS: usize = 16;
 
@@ -44,43 +48,49 @@ pub(crate) enum Warm {
 
 /// A bounded map from key id to a keyed digest of the verified secret.
 pub(crate) struct WarmCache {
-    mac: Hmac<Sha256>,
-    shards: Box<[Mutex<HashMap<KeyId, Entry>>]>,
+    /// SHA-256 state after absorbing the random key block.
+    keyed: Sha256,
+    shards: Box<[Mutex<KeyIdMap<Entry>>]>,
     per_shard: usize,
 }
 
 impl WarmCache {
     /// A cache holding up to `capacity` entries (0 disables it).
     pub(crate) fn new(capacity: usize) -> Result<Self, RandomnessError> {
-        let key = zeroize::Zeroizing::new(random_bytes::<32>()?);
-        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
-            .map_err(|_| RandomnessError)?;
+        let key = zeroize::Zeroizing::new(random_bytes::<64>()?);
+        let mut keyed = Sha256::new();
+        keyed.update(key.as_slice());
         Ok(Self {
-            mac,
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            keyed,
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(KeyIdMap::default()))
+                .collect(),
             per_shard: capacity.div_ceil(SHARDS),
         })
     }
 
     fn digest(&self, key_id: &KeyId, secret: &[u8; SECRET_LEN]) -> [u8; 32] {
-        let mut mac = self.mac.clone();
-        mac.update(key_id.as_bytes());
-        mac.update(secret);
-        mac.finalize().into_bytes().into()
+        let mut h = self.keyed.clone();
+        h.update(key_id.as_bytes());
+        h.update(secret);
+        h.finalize().into()
     }
 
-    fn shard(&self, key_id: &KeyId) -> &Mutex<HashMap<KeyId, Entry>> {
+    fn shard(&self, key_id: &KeyId) -> &Mutex<KeyIdMap<Entry>> {
         let b = key_id.as_bytes();
         &self.shards[usize::from(b[0] ^ b[5] ^ b[11]) % SHARDS]
     }
 
-    /// Compare the presented secret with what is remembered for `key_id`.
+    /// Compare the presented secret with what is remembered for `key_id`. With `claim_touch`, a
+    /// caller told `touch_due` owns the last-used write (others are not told until the next
+    /// interval); without it the cache only looks.
     pub(crate) fn check(
         &self,
         key_id: &KeyId,
         secret: &[u8; SECRET_LEN],
         now: OffsetDateTime,
         touch_every: Duration,
+        claim_touch: bool,
     ) -> Warm {
         if self.per_shard == 0 {
             return Warm::Absent;
@@ -94,7 +104,7 @@ impl WarmCache {
             None => Warm::Absent,
             Some(e) if bool::from(e.digest.ct_eq(&digest)) => {
                 let touch_due = now - e.touched_at >= touch_every;
-                if touch_due {
+                if touch_due && claim_touch {
                     e.touched_at = now;
                 }
                 Warm::Match { touch_due }
@@ -157,20 +167,26 @@ mod tests {
         let id = KeyId::parse("AAAAAAAAAAAA").unwrap();
         let s1 = [b'a'; SECRET_LEN];
         let s2 = [b'b'; SECRET_LEN];
-        assert_eq!(c.check(&id, &s1, now, Duration::minutes(1)), Warm::Absent);
+        assert_eq!(
+            c.check(&id, &s1, now, Duration::minutes(1), true),
+            Warm::Absent
+        );
         c.remember(&id, &s1, now);
         assert_eq!(
-            c.check(&id, &s1, now, Duration::minutes(1)),
+            c.check(&id, &s1, now, Duration::minutes(1), true),
             Warm::Match { touch_due: false }
         );
-        assert_eq!(c.check(&id, &s2, now, Duration::minutes(1)), Warm::Mismatch);
+        assert_eq!(
+            c.check(&id, &s2, now, Duration::minutes(1), true),
+            Warm::Mismatch
+        );
         let later = now + Duration::minutes(1);
         assert_eq!(
-            c.check(&id, &s1, later, Duration::minutes(1)),
+            c.check(&id, &s1, later, Duration::minutes(1), true),
             Warm::Match { touch_due: true }
         );
         assert_eq!(
-            c.check(&id, &s1, later, Duration::minutes(1)),
+            c.check(&id, &s1, later, Duration::minutes(1), true),
             Warm::Match { touch_due: false }
         );
         for i in 0..1000 {

@@ -34,7 +34,14 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        truncate(OffsetDateTime::now_utc())
+        // Whole seconds straight from the system clock: one calendar conversion, not two.
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        i64::try_from(secs)
+            .ok()
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+            .unwrap_or_else(|| truncate(OffsetDateTime::now_utc()))
     }
 }
 

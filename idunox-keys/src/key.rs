@@ -42,8 +42,49 @@ pub const MAX_KEY_LEN: usize = 2 * MAX_LABEL_LEN + 3 + KEY_ID_LEN + SECRET_LEN +
 const MASK: &str = "••••";
 
 /// A key's public id: 12 base62 characters, random, the store's lookup key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KeyId([u8; KEY_ID_LEN]);
+
+impl core::hash::Hash for KeyId {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+/// A `BuildHasher` for maps keyed by [`KeyId`]: key ids are already uniformly random, so mixing
+/// their bytes once is enough and SipHash's cost buys nothing. Safe against flooding because only
+/// ids the system drew itself are ever inserted; presented ids are only looked up.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct KeyIdHasherBuilder;
+
+/// See [`KeyIdHasherBuilder`].
+#[derive(Default)]
+pub(crate) struct KeyIdHasher(u64);
+
+impl core::hash::BuildHasher for KeyIdHasherBuilder {
+    type Hasher = KeyIdHasher;
+    fn build_hasher(&self) -> KeyIdHasher {
+        KeyIdHasher(0)
+    }
+}
+
+impl core::hash::Hasher for KeyIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+}
+
+/// A map keyed by [`KeyId`] with the cheap hasher.
+pub(crate) type KeyIdMap<V> = std::collections::HashMap<KeyId, V, KeyIdHasherBuilder>;
 
 impl KeyId {
     /// Parse a bare key id (12 base62 characters), as found in URLs and stores.
@@ -214,6 +255,19 @@ impl KeyFormat {
         if input.len() > MAX_KEY_LEN {
             return Err(ParseError::TooLong);
         }
+        // Fast path: the exact shape of this format, checked by position. Anything else falls
+        // through to the classifying path below, which names the first rule broken.
+        let head = self.head.as_bytes();
+        if input.len() == self.key_len()
+            && input.starts_with(head)
+            && input[head.len() + KEY_ID_LEN] == b'_'
+        {
+            let id = &input[head.len()..head.len() + KEY_ID_LEN];
+            let tail = &input[head.len() + KEY_ID_LEN + 1..];
+            if base62::all_digits(id) && base62::all_digits(tail) {
+                return Self::checked(input, id, tail);
+            }
+        }
         let mut parts = input.split(|&b| b == b'_');
         let (Some(prefix), Some(env), Some(id), Some(tail), None) = (
             parts.next(),
@@ -237,15 +291,22 @@ impl KeyFormat {
         if !(base62::all_digits(&id) && base62::all_digits(tail)) {
             return Err(ParseError::BadCharacter);
         }
+        Self::checked(input, &id, tail)
+    }
+
+    /// The last rule, once the shape is right: the checksum over everything before it.
+    fn checked(input: &[u8], id: &[u8], tail: &[u8]) -> Result<PresentedKey, ParseError> {
         let (body, sum) = input.split_at(input.len() - CHECKSUM_LEN);
         let expected = base62::checksum(body);
         if !bool::from(expected.ct_eq(sum)) {
             return Err(ParseError::BadChecksum);
         }
+        let mut key_id = [0u8; KEY_ID_LEN];
+        key_id.copy_from_slice(id);
         let mut secret = [0u8; SECRET_LEN];
         secret.copy_from_slice(&tail[..SECRET_LEN]);
         Ok(PresentedKey {
-            key_id: KeyId(id),
+            key_id: KeyId(key_id),
             secret,
         })
     }

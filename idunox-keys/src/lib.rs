@@ -26,7 +26,7 @@ pub use hash::{HashParams, SecretHasher};
 pub use key::{ApiKey, KeyFormat, KeyId, PresentedKey};
 pub use lifecycle::{Issued, KeyManager, Policy, Rotated};
 pub use status::Status;
-pub use store::{KeyStore, MemoryStore, Rotation};
+pub use store::{Immediate, KeyStore, MemoryStore, Rotation};
 pub use tenant::TenantId;
 pub use verify::{VerifiedKey, Verifier, VerifierBuilder};
 

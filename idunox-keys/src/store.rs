@@ -35,6 +35,17 @@ pub struct Rotation {
     pub successor: Credential,
 }
 
+/// What [`KeyStore::find_now`] knows without waiting.
+#[derive(Debug, Clone)]
+pub enum Immediate {
+    /// The credential, as it stands now.
+    Found(Arc<Credential>),
+    /// No credential has this key id.
+    NotFound,
+    /// This store cannot answer without waiting: ask [`KeyStore::find`].
+    Pending,
+}
+
 /// Where credentials live. Implementations: [`MemoryStore`] here; SQLite and PostgreSQL in the
 /// reference server.
 ///
@@ -56,6 +67,16 @@ pub trait KeyStore: Send + Sync + 'static {
         &self,
         key_id: &KeyId,
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+
+    /// The credential with this key id if the store can tell without waiting (an in-memory
+    /// store can; a database cannot). The default answers [`Immediate::Pending`].
+    ///
+    /// The verifier's synchronous warm path ([`Verifier::verify_now`](crate::Verifier::verify_now))
+    /// uses it to skip the future and the copy of the record.
+    fn find_now(&self, key_id: &KeyId) -> Immediate {
+        let _ = key_id;
+        Immediate::Pending
+    }
 
     /// This tenant's credentials, newest first (ties broken by insertion order, newest first).
     ///
@@ -110,6 +131,9 @@ impl<S: KeyStore> KeyStore for Arc<S> {
         key_id: &KeyId,
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send {
         (**self).find(key_id)
+    }
+    fn find_now(&self, key_id: &KeyId) -> Immediate {
+        (**self).find_now(key_id)
     }
     fn list(
         &self,

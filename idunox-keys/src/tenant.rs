@@ -1,15 +1,16 @@
 //! Tenant ids: opaque text chosen by whoever provisions tenants.
 
 use core::fmt;
+use std::sync::Arc;
 
-/// The id of a tenant (a partner organisation). Opaque to this crate.
+/// The id of a tenant (a partner organisation). Opaque to this crate; cheap to clone (shared text).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(String);
+pub struct TenantId(Arc<str>);
 
 impl TenantId {
     /// Wrap a tenant id.
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        Self(Arc::from(id.into()))
     }
 
     /// The id as text.
@@ -38,7 +39,7 @@ impl From<&str> for TenantId {
 
 impl From<String> for TenantId {
     fn from(s: String) -> Self {
-        Self(s)
+        Self::new(s)
     }
 }
 

@@ -40,12 +40,13 @@ use zeroize::Zeroizing;
 use crate::blocking::{ColdLimiter, default_cold_limit, run_blocking};
 use crate::cache::{Warm, WarmCache};
 use crate::clock::{Clock, SystemClock};
+use crate::credential::Credential;
 use crate::error::{RandomnessError, Refusal};
 use crate::hash::SecretHasher;
-use crate::key::{KeyFormat, KeyId, SECRET_LEN};
+use crate::key::{KeyFormat, KeyId, PresentedKey, SECRET_LEN};
 use crate::lifecycle::Policy;
 use crate::status::Status;
-use crate::store::KeyStore;
+use crate::store::{Immediate, KeyStore};
 use crate::tenant::TenantId;
 
 /// A key that passed verification: who it belongs to and where it stands.
@@ -222,15 +223,11 @@ impl<S: KeyStore> Verifier<S> {
     /// unknown id, wrong secret), `Revoked` and `Expired` (only after the secret matched),
     /// `Overloaded` (cold verification limit reached) or `Unavailable` (store failure).
     pub async fn verify(&self, presented: Option<&[u8]>) -> Result<VerifiedKey, Refusal> {
+        if let Some(answer) = self.verify_now(presented) {
+            return answer;
+        }
         let inner = &*self.inner;
-        let raw = match presented {
-            None | Some([]) => return Err(Refusal::Missing),
-            Some(raw) => raw,
-        };
-        let key = inner
-            .format
-            .parse_bytes(raw)
-            .map_err(|_| Refusal::Invalid)?;
+        let key = Self::parse(inner, presented)?;
         let key_id = key.key_id();
         let credential = inner
             .store
@@ -241,7 +238,7 @@ impl<S: KeyStore> Verifier<S> {
         let now = inner.clock.now();
         let touch_due = match inner
             .cache
-            .check(&key_id, key.secret(), now, inner.touch_every)
+            .check(&key_id, key.secret(), now, inner.touch_every, true)
         {
             Warm::Match { touch_due } => touch_due,
             Warm::Mismatch => return Err(Refusal::Invalid),
@@ -264,25 +261,73 @@ impl<S: KeyStore> Verifier<S> {
                 true
             }
         };
-        let status = credential.status_at(now, inner.expiring_window);
-        match status {
-            Status::Revoked => return Err(Refusal::Revoked),
-            Status::Expired => return Err(Refusal::Expired),
-            Status::Active | Status::Expiring | Status::Grace => {}
-        }
+        let verified = Self::accept(inner, &credential, now)?;
         if touch_due {
             // Best effort: a failed last-used write must not refuse a valid key.
             let _ = inner.store.touch(&[(key_id, now)]).await;
         }
-        Ok(VerifiedKey {
-            tenant_id: credential.tenant_id,
-            key_id,
-            status,
-            expires_at: credential.expires_at,
-            grace_expires_at: credential.grace_expires_at,
-            masked_key: credential.masked_key,
-            name: credential.name,
-        })
+        Ok(verified)
+    }
+
+    /// The synchronous warm path: the same pipeline as [`verify`](Self::verify), answered
+    /// without a future when that needs no waiting — missing or malformed input, or a store that
+    /// answers at once ([`KeyStore::find_now`], e.g. [`MemoryStore`](crate::MemoryStore)) with an
+    /// unknown id, a warm cache hit or a warm mismatch. `None` means "call `verify`": the store
+    /// must be asked asynchronously, the secret needs argon2, or a last-used write is due.
+    ///
+    /// # Errors
+    /// The inner `Result` is as [`verify`](Self::verify)'s.
+    pub fn verify_now(&self, presented: Option<&[u8]>) -> Option<Result<VerifiedKey, Refusal>> {
+        let inner = &*self.inner;
+        let key = match Self::parse(inner, presented) {
+            Ok(key) => key,
+            Err(refusal) => return Some(Err(refusal)),
+        };
+        let key_id = key.key_id();
+        let credential = match inner.store.find_now(&key_id) {
+            Immediate::Found(c) => c,
+            Immediate::NotFound => return Some(Err(Refusal::Invalid)),
+            Immediate::Pending => return None,
+        };
+        let now = inner.clock.now();
+        match inner
+            .cache
+            .check(&key_id, key.secret(), now, inner.touch_every, false)
+        {
+            Warm::Match { touch_due: false } => Some(Self::accept(inner, &credential, now)),
+            Warm::Mismatch => Some(Err(Refusal::Invalid)),
+            Warm::Match { touch_due: true } | Warm::Absent => None,
+        }
+    }
+
+    /// Missing, or parsed.
+    fn parse(inner: &Inner<S>, presented: Option<&[u8]>) -> Result<PresentedKey, Refusal> {
+        match presented {
+            None | Some([]) => Err(Refusal::Missing),
+            Some(raw) => inner.format.parse_bytes(raw).map_err(|_| Refusal::Invalid),
+        }
+    }
+
+    /// The last step, once the secret matched: the status at `now` decides.
+    fn accept(
+        inner: &Inner<S>,
+        credential: &Credential,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedKey, Refusal> {
+        let status = credential.status_at(now, inner.expiring_window);
+        match status {
+            Status::Revoked => Err(Refusal::Revoked),
+            Status::Expired => Err(Refusal::Expired),
+            Status::Active | Status::Expiring | Status::Grace => Ok(VerifiedKey {
+                tenant_id: credential.tenant_id.clone(),
+                key_id: credential.key_id,
+                status,
+                expires_at: credential.expires_at,
+                grace_expires_at: credential.grace_expires_at,
+                masked_key: credential.masked_key.clone(),
+                name: credential.name.clone(),
+            }),
+        }
     }
 
     /// [`verify`](Self::verify) for a key given as text.

@@ -545,3 +545,62 @@ async fn the_cache_stays_bounded() {
             .unwrap();
     }
 }
+
+/// The synchronous warm path answers only what needs no waiting, and agrees with `verify`.
+#[tokio::test]
+async fn verify_now_answers_only_without_waiting_and_sees_a_revoke_at_once() {
+    let (keys, clock) = common::manager();
+    let verifier = Verifier::builder(keys.store().clone(), format())
+        .clock(clock.clone())
+        .build();
+    // A store that must be asked asynchronously never gets a synchronous answer.
+    let probe_verifier = Verifier::builder(ProbeStore::over(keys.store().clone()), format())
+        .clock(clock.clone())
+        .build();
+    let issued = keys.create(&tenant("acme"), None, None).await.unwrap();
+    let key = issued.api_key.expose_secret().as_bytes();
+
+    // Missing, malformed and unknown are decided at once.
+    assert_eq!(verifier.verify_now(None).map(code), Some("missing_api_key"));
+    assert_eq!(
+        verifier.verify_now(Some(b"nope")).map(code),
+        Some("invalid_api_key")
+    );
+    let unknown = checks::build_key(
+        "idx",
+        "test",
+        "AAAAAAAAAAAA",
+        "WrongWrongWrongWrongWrongWrong00",
+    );
+    assert_eq!(
+        verifier.verify_now(Some(unknown.as_bytes())).map(code),
+        Some("invalid_api_key")
+    );
+    // Cold: argon2 is needed, so no synchronous answer.
+    assert!(verifier.verify_now(Some(key)).is_none());
+    assert_eq!(code(verifier.verify(Some(key)).await), "ok");
+    // Warm: answered at once, the same as `verify`.
+    let now = verifier.verify_now(Some(key)).unwrap().unwrap();
+    assert_eq!(now, verifier.verify(Some(key)).await.unwrap());
+    assert_eq!(now.status, Status::Active);
+    assert!(probe_verifier.verify_now(Some(key)).is_none());
+    // A wrong secret for a warm key is refused at once.
+    let wrong = wrong_secret(&issued.api_key);
+    assert_eq!(
+        verifier.verify_now(Some(wrong.as_bytes())).map(code),
+        Some("invalid_api_key")
+    );
+    // A last-used write due sends the caller to the asynchronous path, which records it.
+    clock.advance(Duration::minutes(2));
+    assert!(verifier.verify_now(Some(key)).is_none());
+    assert_eq!(code(verifier.verify(Some(key)).await), "ok");
+    assert!(verifier.verify_now(Some(key)).is_some());
+    // Status is read fresh: a revoke is seen by the very next synchronous verification.
+    keys.revoke(&tenant("acme"), &issued.credential.key_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        verifier.verify_now(Some(key)).map(code),
+        Some("api_key_revoked")
+    );
+}

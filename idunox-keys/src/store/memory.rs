@@ -16,19 +16,21 @@
 use core::fmt;
 use core::future::{Future, ready};
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use time::OffsetDateTime;
 
-use super::{KeyStore, Rotation};
+use super::{Immediate, KeyStore, Rotation};
 use crate::credential::Credential;
 use crate::error::StoreError;
-use crate::key::KeyId;
+use crate::key::{KeyId, KeyIdMap};
 use crate::tenant::TenantId;
 
 #[derive(Default)]
 struct State {
-    by_id: HashMap<KeyId, Credential>,
+    /// Records behind `Arc`, so the verification path shares them instead of cloning; the rare
+    /// writes copy on write (`Arc::make_mut`).
+    by_id: KeyIdMap<Arc<Credential>>,
     /// Each tenant's key ids in insertion order.
     by_tenant: HashMap<TenantId, Vec<KeyId>>,
 }
@@ -42,13 +44,13 @@ impl State {
             .entry(c.tenant_id.clone())
             .or_default()
             .push(c.key_id);
-        self.by_id.insert(c.key_id, c);
+        self.by_id.insert(c.key_id, Arc::new(c));
         Ok(())
     }
 
     fn owned_mut(&mut self, tenant: &TenantId, id: &KeyId) -> Result<&mut Credential, StoreError> {
         match self.by_id.get_mut(id) {
-            Some(c) if &c.tenant_id == tenant => Ok(c),
+            Some(c) if &c.tenant_id == tenant => Ok(Arc::make_mut(c)),
             _ => Err(StoreError::NotFound),
         }
     }
@@ -105,7 +107,16 @@ impl KeyStore for MemoryStore {
         &self,
         key_id: &KeyId,
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send {
-        ready(Ok(self.read(|s| s.by_id.get(key_id).cloned())))
+        ready(Ok(
+            self.read(|s| s.by_id.get(key_id).map(|c| Credential::clone(c)))
+        ))
+    }
+
+    fn find_now(&self, key_id: &KeyId) -> Immediate {
+        match self.read(|s| s.by_id.get(key_id).cloned()) {
+            Some(c) => Immediate::Found(c),
+            None => Immediate::NotFound,
+        }
     }
 
     fn list(
@@ -118,7 +129,7 @@ impl KeyStore for MemoryStore {
                 .map(|ids| {
                     ids.iter()
                         .rev()
-                        .filter_map(|id| s.by_id.get(id).cloned())
+                        .filter_map(|id| s.by_id.get(id).map(|c| Credential::clone(c)))
                         .collect()
                 })
                 .unwrap_or_default()
@@ -168,7 +179,7 @@ impl KeyStore for MemoryStore {
                 if let Some(c) = s.by_id.get_mut(id)
                     && c.last_used_at.is_none_or(|prev| prev < *at)
                 {
-                    c.last_used_at = Some(*at);
+                    Arc::make_mut(c).last_used_at = Some(*at);
                 }
             }
         });
