@@ -1,0 +1,707 @@
+//! Harness for the browser tests: the real server binary on a free loopback port with a
+//! temporary SQLite file, provisioned through its CLI, and a headless Chromium driven through
+//! ChromeDriver with fantoccini.
+//!
+//! Browser tests run one at a time (a process-wide lock), each bounded in time; the server,
+//! ChromeDriver and Chromium are stopped by id when the test ends, pass or fail.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+/// The portal user every test signs in as.
+pub(crate) const EMAIL: &str = "it-ops@acme.example";
+/// Their password.
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+/// The tenant's name.
+pub(crate) const TENANT: &str = "Acme Logistics";
+
+/// Longest a whole browser scenario may take.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(150);
+/// Longest a single wait for the page may take.
+const WAIT_LIMIT: Duration = Duration::from_secs(15);
+
+/// One browser test at a time: two cores, one Chromium.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Where test artefacts (screenshots) go: `<workspace>/test-artifacts/`, git-ignored.
+pub(crate) fn artifacts_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("create test-artifacts/");
+    dir
+}
+
+/// A free TCP port on the loopback interface.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Settings of the server under test.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ServerOptions {
+    /// `jwt_ttl_seconds`.
+    pub(crate) jwt_ttl_seconds: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            jwt_ttl_seconds: 3600,
+        }
+    }
+}
+
+/// The real `reference-server` binary, serving on a free loopback port.
+pub(crate) struct Server {
+    child: Child,
+    /// Its API.
+    pub(crate) api: Api,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn command(dir: &Path, port: u16, options: ServerOptions) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reference-server"));
+        let db = dir.join("db.sqlite");
+        cmd.current_dir(dir)
+            .env("ROCKET_CONFIG", dir.join("Rocket.toml"))
+            .env("ROCKET_ADDRESS", "127.0.0.1")
+            .env("ROCKET_PORT", port.to_string())
+            .env(
+                "ROCKET_DATABASES",
+                format!("{{idunox={{url=\"sqlite://{}?mode=rwc\"}}}}", db.display()),
+            )
+            .env(
+                "ROCKET_JWT_SECRET",
+                "browser-tests-secret-0123456789abcdefghijklmnop",
+            )
+            .env(
+                "ROCKET_JWT_TTL_SECONDS",
+                options.jwt_ttl_seconds.to_string(),
+            )
+            .env("ROCKET_ARGON2", "{m_cost=1024,t_cost=1,p_cost=1}")
+            .env("ROCKET_CLI_COLORS", "false");
+        cmd
+    }
+
+    /// Provisions a tenant and a user through the CLI, then starts `serve` and waits until it
+    /// answers.
+    pub(crate) fn start(options: ServerOptions) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+
+        let out = Self::command(dir.path(), port, options)
+            .args(["tenant", "add", TENANT])
+            .output()
+            .expect("run `reference-server tenant add`");
+        assert!(
+            out.status.success(),
+            "tenant add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tenant_id = String::from_utf8(out.stdout).expect("utf-8 tenant id");
+        let tenant_id = tenant_id.trim();
+        assert!(!tenant_id.is_empty(), "tenant add printed no id");
+
+        let mut user = Self::command(dir.path(), port, options)
+            .args(["user", "add", "--tenant", tenant_id, "--email", EMAIL])
+            .arg("--password-stdin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run `reference-server user add`");
+        user.stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .expect("write the password");
+        let out = user.wait_with_output().expect("user add");
+        assert!(
+            out.status.success(),
+            "user add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("server.log");
+        let child = Self::command(dir.path(), port, options)
+            .arg("serve")
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("start `reference-server serve`");
+        let mut server = Self {
+            child,
+            api: Api {
+                base: format!("http://127.0.0.1:{port}"),
+            },
+            dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the server exited ({status}) before answering:\n{}",
+                    self.log()
+                );
+            }
+            if ureq::get(&format!("{}/v1/partner/config", self.api.base))
+                .timeout(Duration::from_secs(2))
+                .call()
+                .is_ok()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer within 60 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// What the server wrote so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+/// The server's JSON API, for setting up and checking what the page shows (blocking calls).
+#[derive(Clone, Debug)]
+pub(crate) struct Api {
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
+}
+
+impl Api {
+    /// `GET /v1/partner/config`.
+    pub(crate) fn config(&self) -> Value {
+        ureq::get(&format!("{}/v1/partner/config", self.base))
+            .call()
+            .expect("config")
+            .into_json()
+            .expect("config JSON")
+    }
+
+    /// Signs in through the API and returns a session token.
+    pub(crate) fn token(&self) -> String {
+        let answer: Value = ureq::post(&format!("{}/v1/partner/auth/login", self.base))
+            .send_json(json!({ "email": EMAIL, "password": PASSWORD }))
+            .expect("login")
+            .into_json()
+            .expect("login JSON");
+        answer["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a key through the API; returns `(credential, plaintext)`.
+    pub(crate) fn create_key(
+        &self,
+        token: &str,
+        name: &str,
+        validity_days: u32,
+    ) -> (Value, String) {
+        let answer: Value = ureq::post(&format!("{}/v1/partner/credentials", self.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .send_json(json!({ "name": name, "validity_days": validity_days }))
+            .expect("create a key")
+            .into_json()
+            .expect("create JSON");
+        let key = answer["api_key"].as_str().expect("api_key").to_owned();
+        (answer["credential"].clone(), key)
+    }
+
+    /// Rotates a key through the API.
+    pub(crate) fn rotate_key(&self, token: &str, id: &str, grace_hours: u32) -> Value {
+        ureq::post(&format!("{}/v1/partner/credentials/{id}/rotate", self.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .send_json(json!({ "grace_hours": grace_hours }))
+            .expect("rotate a key")
+            .into_json()
+            .expect("rotate JSON")
+    }
+
+    /// Revokes a key through the API.
+    pub(crate) fn revoke_key(&self, token: &str, id: &str) {
+        ureq::post(&format!("{}/v1/partner/credentials/{id}/revoke", self.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .expect("revoke a key");
+    }
+
+    /// Presents a key to the probe endpoint: the HTTP status and the error code, if any.
+    pub(crate) fn probe(&self, key: &str) -> (u16, Option<String>) {
+        match ureq::get(&format!("{}/v1/partner-auth-probe", self.base))
+            .set("X-Api-Key", key)
+            .call()
+        {
+            Ok(r) => (r.status(), None),
+            Err(ureq::Error::Status(code, r)) => {
+                let body: Value = r.into_json().unwrap_or(Value::Null);
+                (code, body["error"]["code"].as_str().map(str::to_owned))
+            }
+            Err(e) => panic!("probe: {e}"),
+        }
+    }
+
+    /// One failed sign-in through the API; returns the status.
+    pub(crate) fn failed_login(&self) -> u16 {
+        match ureq::post(&format!("{}/v1/partner/auth/login", self.base))
+            .send_json(json!({ "email": EMAIL, "password": "not the password at all" }))
+        {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(e) => panic!("login: {e}"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// ChromeDriver, in its own process group so that it and the Chromium it starts are stopped
+/// together by that group's id.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(binary: &Path) -> Self {
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start chromedriver");
+        Self { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The group id is ChromeDriver's own pid: this ends it and the browsers it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where ChromeDriver is, or `None` (with the reason) when this machine has none.
+fn chromedriver() -> Result<PathBuf, String> {
+    let path = PathBuf::from(
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
+    );
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found: install Chromium and its driver \
+             (`apt-get update && apt-get install -y chromium chromium-driver`) \
+             or set CHROMEDRIVER",
+            path.display()
+        ))
+    }
+}
+
+fn chromium_binary() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+/// Browser settings of one test.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BrowserOptions {
+    /// Ask the page for `prefers-color-scheme: dark`.
+    pub(crate) dark_system_theme: bool,
+}
+
+async fn connect(port: u16, profile: &Path, options: &BrowserOptions) -> Client {
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--window-size=1280,1000".to_owned(),
+        "--lang=en-US".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    if options.dark_system_theme {
+        args.push("--force-dark-mode".to_owned());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({ "binary": chromium_binary(), "args": args }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("could not open a Chromium session through ChromeDriver: {e}"),
+        }
+    }
+}
+
+/// Runs one browser scenario against a fresh server: serialised, bounded in time, with a
+/// screenshot and the server log on failure. Without ChromeDriver the test returns early, or
+/// fails under `CI=true`.
+pub(crate) fn browser_test<F, Fut>(
+    name: &str,
+    server_options: ServerOptions,
+    browser_options: BrowserOptions,
+    scenario: F,
+) where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let driver_binary = match chromedriver() {
+        Ok(path) => path,
+        Err(why) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(!ci, "browser test `{name}` cannot run under CI: {why}");
+            eprintln!("skipping browser test `{name}`: {why}");
+            return;
+        }
+    };
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+
+    let server = Server::start(server_options);
+    let profile = tempfile::tempdir().expect("browser profile dir");
+    let driver = Driver::start(&driver_binary);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+
+    let outcome = runtime.block_on(async {
+        let client = connect(driver.port, profile.path(), &browser_options).await;
+        let page = Page {
+            client: client.clone(),
+            base: server.api.base.clone(),
+            api: server.api.clone(),
+        };
+        let task = tokio::spawn(scenario(page));
+        let outcome = tokio::time::timeout(SCENARIO_LIMIT, task).await;
+        if !matches!(outcome, Ok(Ok(())))
+            && let Ok(png) = client.screenshot().await
+        {
+            let path = artifacts_dir().join(format!("failure-{name}.png"));
+            let _ = std::fs::write(&path, png);
+            eprintln!("screenshot of the failure: {}", path.display());
+        }
+        let _ = client.close().await;
+        outcome
+    });
+    drop(runtime);
+    drop(driver);
+
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(join)) => {
+            eprintln!("server log:\n{}", server.log());
+            match join.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => panic!("browser scenario `{name}` failed: {e}"),
+            }
+        }
+        Err(_) => {
+            eprintln!("server log:\n{}", server.log());
+            panic!("browser scenario `{name}` took longer than {SCENARIO_LIMIT:?}");
+        }
+    }
+    // Keep the server for the API helpers until here.
+    drop(server);
+}
+
+/// The page under test and the server behind it.
+#[derive(Clone)]
+pub(crate) struct Page {
+    /// The WebDriver session.
+    pub(crate) client: Client,
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
+    /// The server's API.
+    pub(crate) api: Api,
+}
+
+impl Page {
+    /// Opens a path of the server.
+    pub(crate) async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    /// The element matching a CSS selector, waiting for it to exist.
+    pub(crate) async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT_LIMIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element `{css}`: {e}"))
+    }
+
+    /// Clicks the element matching a CSS selector once it is displayed.
+    pub(crate) async fn click(&self, css: &str) {
+        self.wait_until(
+            &format!("`{css}` is visible"),
+            "const e = document.querySelector(arguments[0]); \
+             return !!e && e.getClientRects().length > 0 && !e.disabled;",
+            vec![json!(css)],
+        )
+        .await;
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+    }
+
+    /// Replaces the value of an input by typing.
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear `{css}`: {e}"));
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into `{css}`: {e}"));
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub(crate) async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// A string-valued script.
+    pub(crate) async fn js_string(&self, script: &str, args: Vec<Value>) -> String {
+        match self.js(script, args).await {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The `textContent` of the element matching a selector ("" when absent).
+    pub(crate) async fn text(&self, css: &str) -> String {
+        self.js_string(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+            vec![json!(css)],
+        )
+        .await
+    }
+
+    /// Presses and releases one key on the keyboard (whatever has focus receives it).
+    pub(crate) async fn press(&self, key: char) {
+        let actions = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client
+            .perform_actions(actions)
+            .await
+            .unwrap_or_else(|e| panic!("press a key: {e}"));
+    }
+
+    /// Presses a key while Control is held (e.g. Ctrl+V).
+    pub(crate) async fn press_with_control(&self, key: char) {
+        let control: char = Key::Control.into();
+        let actions = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: control })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: control });
+        self.client
+            .perform_actions(actions)
+            .await
+            .unwrap_or_else(|e| panic!("press Ctrl+{key}: {e}"));
+    }
+
+    /// Whether an element matching the selector exists and is rendered.
+    pub(crate) async fn visible(&self, css: &str) -> bool {
+        self.js(
+            "const e = document.querySelector(arguments[0]); \
+             return !!e && e.getClientRects().length > 0;",
+            vec![json!(css)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Polls a boolean script until it is true, or panics with the description.
+    pub(crate) async fn wait_until(&self, what: &str, script: &str, args: Vec<Value>) {
+        let deadline = Instant::now() + WAIT_LIMIT;
+        loop {
+            if self.js(script, args.clone()).await == json!(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element matching the selector is rendered.
+    pub(crate) async fn wait_visible(&self, css: &str) {
+        self.wait_until(
+            &format!("`{css}` is visible"),
+            "const e = document.querySelector(arguments[0]); \
+             return !!e && e.getClientRects().length > 0;",
+            vec![json!(css)],
+        )
+        .await;
+    }
+
+    /// Waits until the element matching the selector has this text (trimmed) in it.
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str) {
+        self.wait_until(
+            &format!("`{css}` contains {needle:?}"),
+            "const e = document.querySelector(arguments[0]); \
+             return !!e && e.textContent.includes(arguments[1]);",
+            vec![json!(css), json!(needle)],
+        )
+        .await;
+    }
+
+    /// The id of the focused element.
+    pub(crate) async fn focused_id(&self) -> String {
+        self.js_string(
+            "return document.activeElement ? document.activeElement.id : null;",
+            vec![],
+        )
+        .await
+    }
+
+    /// Signs in through the form and waits for the key list.
+    pub(crate) async fn sign_in(&self) {
+        self.goto("/partner").await;
+        self.wait_visible("#signin-form").await;
+        self.fill("#signin-email", EMAIL).await;
+        self.fill("#signin-password", PASSWORD).await;
+        self.click("#signin-submit").await;
+        self.wait_visible("#keys-view").await;
+        self.wait_until(
+            "the key list has loaded",
+            "return document.getElementById('keys-loading').hidden;",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Reloads the page and waits for the key list to load again.
+    pub(crate) async fn reload_list(&self) {
+        self.client.refresh().await.expect("reload");
+        self.wait_visible("#keys-view").await;
+        self.wait_until(
+            "the key list has loaded",
+            "return document.getElementById('keys-loading').hidden;",
+            vec![],
+        )
+        .await;
+    }
+
+    /// A CSS selector for the row of a credential id.
+    pub(crate) fn row(id: &str) -> String {
+        format!("#keys-body tr[data-id=\"{id}\"]")
+    }
+
+    /// The id of the first row whose name is exactly `name` and whose status is `status`.
+    pub(crate) async fn row_id(&self, name: &str, status: &str) -> String {
+        self.js_string(
+            "for (const tr of document.querySelectorAll('#keys-body tr')) { \
+               if (tr.querySelector('.key-name').textContent === arguments[0] \
+                   && tr.dataset.status === arguments[1]) return tr.dataset.id; } \
+             return null;",
+            vec![json!(name), json!(status)],
+        )
+        .await
+    }
+
+    /// The status shown for a credential id (the row's badge).
+    pub(crate) async fn row_status(&self, id: &str) -> String {
+        self.js_string(
+            "const tr = document.querySelector(arguments[0]); \
+             return tr ? tr.querySelector('.badge').dataset.status : null;",
+            vec![json!(Self::row(id))],
+        )
+        .await
+    }
+
+    /// Whether the plaintext appears anywhere the page keeps text: markup, text, input values,
+    /// the selection and both storages.
+    pub(crate) async fn holds_text(&self, needle: &str) -> bool {
+        self.js(
+            "const n = arguments[0]; \
+             const inputs = [...document.querySelectorAll('input, textarea')].map(i => i.value); \
+             const storage = [sessionStorage, localStorage].flatMap(s => \
+               Object.keys(s).map(k => k + '=' + s.getItem(k))); \
+             const sel = String(window.getSelection()); \
+             return [document.documentElement.outerHTML, document.body.innerText, sel, \
+                     ...inputs, ...storage].some(t => t.includes(n));",
+            vec![json!(needle)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Saves a screenshot of the page to `test-artifacts/<name>.png` and returns its path.
+    pub(crate) async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = artifacts_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+}
