@@ -7,59 +7,154 @@
 //!
 //! Keys are issued elsewhere — by the partner portal — and this service only reads them: it needs
 //! a [`KeyStore`] (to look keys up) and a [`TenantDirectory`] (to name tenants), both generic.
-//! Until it reads the portal's database, it runs on a [`MemoryStore`] and, at start, issues one
-//! demo key and prints it once, so you can try it:
+//!
+//! - With `--database-url` (or `IDUNOX_DATABASE_URL`) it reads the portal's own database,
+//!   SQLite or PostgreSQL, through [`SqlKeyStore`]: each verification is one indexed lookup by
+//!   key id plus the verifier's warm cache; the status is read fresh every time, so a revoke in
+//!   the portal is refused here on the very next request.
+//! - Without it, it runs on a [`MemoryStore`] and, at start, issues one demo key and prints it
+//!   once, so you can try it:
 //!
 //! ```sh
 //! cargo run -p idunox-examples --bin data-api -- --port 8081
 //! curl -i -H "X-Api-Key: <the printed key>" http://127.0.0.1:8081/v1/partner-auth-probe
+//! cargo run -p idunox-examples --bin data-api -- --database-url sqlite://idunox.sqlite
 //! ```
 //!
-//! Options: `--port N` (or `DATA_API_PORT`; default 8081, 0 picks a free port). It listens on
-//! 127.0.0.1 only.
+//! It listens on 127.0.0.1 only. `--help` lists the options.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use idunox_keys::{KeyFormat, KeyManager, KeyStore, MemoryStore, TenantId, Verifier};
-use idunox_keys_tower::{ApiKeyLayer, Verified};
+use clap::Parser;
+use idunox_keys::{
+    KeyFormat, KeyManager, KeyStore, MemoryStore, Refusal, TenantId, VerifiedKey, Verifier,
+};
+use idunox_keys_sqlx::{PoolSettings, SqlKeyStore};
+use idunox_keys_tower::{ApiKeyLayer, JsonRefusal, OnRefusal, Verified};
 use serde_json::{Value, json};
 
-/// The port used when neither `--port` nor `DATA_API_PORT` says otherwise.
-const DEFAULT_PORT: u16 = 8081;
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "data-api",
+    about = "An axum data API guarded by X-Api-Key (127.0.0.1 only)."
+)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, env = "DATA_API_PORT", default_value_t = 8081)]
+    port: u16,
+    /// The portal's database (`sqlite://idunox.sqlite`, `postgres://…`); without it, an
+    /// in-memory demo store with one printed key.
+    #[arg(long, env = "IDUNOX_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Key prefix, as the portal's `key_prefix`.
+    #[arg(long, env = "IDUNOX_KEY_PREFIX", default_value = "idx")]
+    key_prefix: String,
+    /// Key environment, as the portal's `environment`.
+    #[arg(long, env = "IDUNOX_ENVIRONMENT", default_value = "test")]
+    environment: String,
+    /// Database pool size (default: 4 per core).
+    #[arg(long, env = "IDUNOX_DB_MAX_CONNECTIONS")]
+    max_connections: Option<u32>,
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "IDUNOX_DB_CONNECT_TIMEOUT", default_value_t = 5)]
+    connect_timeout: u64,
+    /// Serve the same routes with no key check (a benchmark baseline; never in production).
+    #[arg(long)]
+    no_auth: bool,
+}
 
-/// Where tenant names come from: the portal's `tenants` table in real life, a map in the demo.
+/// Where tenant names come from: the portal's `tenants` table, or a map in the demo.
 trait TenantDirectory: Send + Sync + 'static {
-    /// The display name of tenant `id`, if it is known.
-    fn name(&self, id: &TenantId) -> impl Future<Output = Option<String>> + Send;
+    /// The display name of tenant `id`, if it is known; `Err` when it cannot be read now.
+    fn name(&self, id: &TenantId) -> impl Future<Output = Result<Option<String>, String>> + Send;
 }
 
 impl TenantDirectory for HashMap<TenantId, String> {
-    async fn name(&self, id: &TenantId) -> Option<String> {
-        self.get(id).cloned()
+    async fn name(&self, id: &TenantId) -> Result<Option<String>, String> {
+        Ok(self.get(id).cloned())
     }
 }
 
-/// The API: every route is behind the key layer, over any key store and tenant directory.
-fn router<K: KeyStore, T: TenantDirectory>(verifier: Verifier<K>, tenants: T) -> Router {
+impl TenantDirectory for SqlKeyStore {
+    async fn name(&self, id: &TenantId) -> Result<Option<String>, String> {
+        self.tenant_name(id).await.map_err(|e| error_chain(&e))
+    }
+}
+
+/// The routes, without the key check.
+fn routes<T: TenantDirectory>(tenants: T) -> Router {
     Router::new()
         .route("/v1/partner-auth-probe", get(probe::<T>))
+        .route("/v1/ping", get(ping))
         .with_state(Arc::new(tenants))
-        .layer(ApiKeyLayer::new(verifier))
+}
+
+/// The API: every route is behind the key layer, over any key store and tenant directory.
+/// Refusals are DESIGN §5's JSON answers; a store failure (503) is also logged, at most once a
+/// second.
+fn router<K: KeyStore, T: TenantDirectory>(verifier: Verifier<K>, tenants: T) -> Router {
+    let json = JsonRefusal::new();
+    let last_logged = Arc::new(AtomicI64::new(0));
+    let on_refusal = move |refusal: &Refusal| -> Response {
+        if let Refusal::Unavailable(e) = refusal {
+            let now = idunox_keys::time::OffsetDateTime::now_utc().unix_timestamp();
+            if last_logged.swap(now, Ordering::Relaxed) != now {
+                eprintln!(
+                    "error: key store unavailable, answering 503: {}",
+                    error_chain(e)
+                );
+            }
+        }
+        json.on_refusal(refusal)
+    };
+    routes(tenants).layer(ApiKeyLayer::new(verifier).on_refusal(on_refusal))
+}
+
+/// An error and its sources, on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// `GET /v1/partner-auth-probe`: who am I, as DESIGN §5 says.
 async fn probe<T: TenantDirectory>(
     State(tenants): State<Arc<T>>,
     Verified(key): Verified,
-) -> Json<Value> {
-    let name = tenants.name(&key.tenant_id).await;
+) -> Response {
+    let name = match tenants.name(&key.tenant_id).await {
+        Ok(name) => name,
+        Err(e) => {
+            eprintln!("error: tenant directory unavailable, answering 503: {e}");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::RETRY_AFTER, "1"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                Json(json!({"error": {"code": "service_unavailable",
+                    "message": "The service is temporarily unavailable; retry shortly."}})),
+            )
+                .into_response();
+        }
+    };
     Json(json!({
         "ok": true,
         "tenant": { "id": key.tenant_id.as_str(), "name": name },
@@ -69,100 +164,170 @@ async fn probe<T: TenantDirectory>(
             "status": key.status.as_str(),
         },
     }))
+    .into_response()
 }
 
-/// `--port N`, `--port=N` or `DATA_API_PORT`, else [`DEFAULT_PORT`].
-fn port_from(args: &[String], env: Option<String>) -> Result<u16, String> {
-    let mut port = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let value = match arg.as_str() {
-            "--port" => it.next().ok_or("--port needs a value")?.clone(),
-            a if a.starts_with("--port=") => a["--port=".len()..].to_owned(),
-            "-h" | "--help" => {
-                return Err(
-                    "usage: data-api [--port N]   (or DATA_API_PORT=N; default 8081)".to_owned(),
-                );
-            }
-            other => return Err(format!("unknown argument {other:?}; try --help")),
-        };
-        port = Some(value);
-    }
-    match port.or(env) {
-        None => Ok(DEFAULT_PORT),
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("the port must be a number from 0 to 65535, not {p:?}")),
-    }
+/// `GET /v1/ping`: the smallest data route — `{"ok":true,"tenant":<id or null>}`. Behind the
+/// layer the tenant is the key's; with `--no-auth` it is null.
+async fn ping(req: Request) -> Json<Value> {
+    let tenant = req
+        .extensions()
+        .get::<VerifiedKey>()
+        .map(|k| k.tenant_id.as_str().to_owned());
+    Json(json!({ "ok": true, "tenant": tenant }))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let port = match port_from(&args, std::env::var("DATA_API_PORT").ok()) {
-        Ok(port) => port,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
-
-    // The store the portal would fill; the demo fills it itself, with production argon2 settings.
-    let store = Arc::new(MemoryStore::new());
-    let format = KeyFormat::new("idx", "test")?;
-    let tenant = TenantId::new("tnt_demo");
-    let tenants = HashMap::from([(tenant.clone(), "Demo Partner".to_owned())]);
-    let issued = KeyManager::new(store.clone(), format.clone())
-        .create(&tenant, Some("data-api demo".into()), None)
-        .await?;
-
-    let app = router(Verifier::new(store, format), tenants);
+/// Bind 127.0.0.1:`port` and print the address.
+async fn listen(port: u16) -> Result<(tokio::net::TcpListener, String), String> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok((listener, format!("http://{addr}")))
+}
 
-    // The plaintext exists only here: shown once, never logged again. Written in one go, and a
-    // closed stdout (`data-api | head -3`) must not take the server down.
+async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+/// Print in one go; a closed stdout (`data-api | head -3`) must not take the server down.
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// On the portal's database: verify what the portal issued.
+async fn run_on_database(args: &Args, url: &str, format: KeyFormat) -> Result<(), String> {
+    let backend = idunox_keys_sqlx::Backend::from_url(url)
+        .ok_or("the database URL must start with sqlite: or postgres:")?;
+    let defaults = PoolSettings::default();
+    let settings = PoolSettings {
+        max_connections: args.max_connections.unwrap_or(defaults.max_connections),
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        ..defaults
+    };
+    let pool = idunox_keys_sqlx::connect(url, &settings)
+        .await
+        .map_err(|e| format!("cannot open the database: {}", error_chain(&e)))?;
+    // The portal owns the schema; refuse to start on a database it has never set up.
+    idunox_keys_sqlx::sqlx::query("SELECT key_id FROM credentials WHERE 1 = 0")
+        .fetch_optional(&pool)
+        .await
+        .map_err(|e| {
+            format!(
+                "the database has no portal schema ({}): start the reference-server on it once \
+                 (or run `reference-server tenant add …`), which applies it",
+                error_chain(&e)
+            )
+        })?;
+    let store = SqlKeyStore::new(pool);
+    let app = if args.no_auth {
+        routes(store.clone())
+    } else {
+        router(Verifier::new(store.clone(), format.clone()), store.clone())
+    };
+    let (listener, url) = listen(args.port).await?;
+    say(&format!(
+        "data-api listening on {url}\n\
+         verifying {}_{}_… keys from the portal's {} database{}\n",
+        format.prefix(),
+        format.environment(),
+        backend.as_str(),
+        if args.no_auth {
+            " (--no-auth: NO KEY CHECK)"
+        } else {
+            ""
+        },
+    ));
+    let served = serve(listener, app).await;
+    if let Err(e) = store.flush().await {
+        eprintln!("warning: last-used times not written at shutdown: {e}");
+    }
+    served.map_err(|e| e.to_string())
+}
+
+/// The demo: an in-memory store with one key, printed once.
+async fn run_demo(args: &Args, format: KeyFormat) -> Result<(), String> {
+    let store = Arc::new(MemoryStore::new());
+    let tenant = TenantId::new("tnt_demo");
+    let tenants = HashMap::from([(tenant.clone(), "Demo Partner".to_owned())]);
+    // Production argon2 settings, as the portal would use.
+    let issued = KeyManager::new(store.clone(), format.clone())
+        .create(&tenant, Some("data-api demo".into()), None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let app = if args.no_auth {
+        routes(tenants)
+    } else {
+        router(Verifier::new(store, format), tenants)
+    };
+    let (listener, url) = listen(args.port).await?;
+    // The plaintext exists only here: shown once, never logged again.
     let key = issued.api_key.expose_secret();
-    let _ = write!(
-        std::io::stdout().lock(),
+    say(&format!(
         "data-api listening on {url}\n\
          demo API key for tenant \"Demo Partner\" (tnt_demo), shown once:\n\
          \x20 {key}\n\
          try:\n\
          \x20 curl -i -H 'X-Api-Key: {key}' {url}/v1/partner-auth-probe\n"
-    );
-    let _ = std::io::stdout().flush();
+    ));
     drop(issued);
+    serve(listener, app).await.map_err(|e| e.to_string())
+}
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let format = match KeyFormat::new(&args.key_prefix, &args.environment) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --key-prefix / --environment: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = match args.database_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => run_on_database(&args, url, format).await,
+        None => run_demo(&args, format).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| (*s).to_owned()).collect()
-    }
-
     #[test]
-    fn port_from_flag_env_or_default() {
-        assert_eq!(port_from(&args(&[]), None), Ok(8081));
-        assert_eq!(port_from(&args(&[]), Some("9000".into())), Ok(9000));
+    fn flags_env_and_defaults() {
+        let a = Args::try_parse_from(["data-api"]).unwrap();
         assert_eq!(
-            port_from(&args(&["--port", "0"]), Some("9000".into())),
-            Ok(0)
+            (a.port, a.key_prefix.as_str(), a.environment.as_str()),
+            (8081, "idx", "test")
         );
-        assert_eq!(port_from(&args(&["--port=7"]), None), Ok(7));
-        assert!(port_from(&args(&["--port"]), None).is_err());
-        assert!(port_from(&args(&["--port", "x"]), None).is_err());
-        assert!(port_from(&args(&["--what"]), None).is_err());
+        assert!(a.database_url.is_none() && !a.no_auth);
+        let a = Args::try_parse_from([
+            "data-api",
+            "--port",
+            "0",
+            "--database-url",
+            "sqlite://x.db",
+            "--no-auth",
+        ])
+        .unwrap();
+        assert_eq!(a.port, 0);
+        assert_eq!(a.database_url.as_deref(), Some("sqlite://x.db"));
+        assert!(a.no_auth);
+        assert!(Args::try_parse_from(["data-api", "--port", "x"]).is_err());
+        assert!(Args::try_parse_from(["data-api", "--what"]).is_err());
     }
 }

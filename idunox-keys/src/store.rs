@@ -47,7 +47,7 @@ pub enum Immediate {
 }
 
 /// Where credentials live. Implementations: [`MemoryStore`] here; SQLite and PostgreSQL in the
-/// reference server.
+/// `idunox-keys-sqlx` crate (shared by the reference server and any tower service).
 ///
 /// Every method returns a `Send` future so a store can sit behind a tower layer on a
 /// multi-threaded runtime.

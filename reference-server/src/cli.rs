@@ -113,7 +113,7 @@ pub enum CliError {
 /// Configuration or database errors.
 pub async fn open(figment: &Figment) -> Result<(ServerConfig, SqlDb), CliError> {
     let config = ServerConfig::from_figment(figment)?;
-    let db = SqlDb::connect(&config.database_url).await?;
+    let db = SqlDb::connect_with(&config.database_url, &crate::db::pool_settings(figment)).await?;
     db.migrate().await?;
     Ok((config, db))
 }

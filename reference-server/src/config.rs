@@ -4,6 +4,8 @@
 //! | key | default | meaning |
 //! | --- | --- | --- |
 //! | `databases.idunox.url` | `sqlite://idunox.sqlite?mode=rwc` | SQLite file (created) or `postgres://…` |
+//! | `databases.idunox.max_connections` / `min_connections` | 4 × `workers` / `0` | pool size (see [`crate::db::pool_settings`]) |
+//! | `databases.idunox.connect_timeout` / `idle_timeout` | `5` / none | seconds; a request waits `connect_timeout` before its 503 while the database is down |
 //! | `jwt_secret` | random, with a warning | HS256 key for portal sessions, at least 32 bytes |
 //! | `jwt_ttl_seconds` | `3600` | session lifetime |
 //! | `jwt_issuer` / `jwt_audience` | `idunox-reference-server` / `idunox-partner-portal` | checked on every token |
@@ -323,15 +325,7 @@ impl fmt::Debug for ServerConfig {
 /// `rocket_db_pools`' own SQLite pool; sqlx's `Any` driver does not do it by itself). Other
 /// URLs, and in-memory SQLite, are returned unchanged.
 pub fn normalize_database_url(url: &str) -> String {
-    let is_sqlite = crate::db::Backend::from_url(url) == Some(crate::db::Backend::Sqlite);
-    if !is_sqlite || url.contains(":memory:") {
-        return url.to_owned();
-    }
-    match url.split_once('?') {
-        Some((_, query)) if query.split('&').any(|p| p.starts_with("mode=")) => url.to_owned(),
-        Some(_) => format!("{url}&mode=rwc"),
-        None => format!("{url}?mode=rwc"),
-    }
+    idunox_keys_sqlx::normalize_url(url)
 }
 
 /// [`normalize_database_url`] applied to `databases.idunox.url` in `figment`.

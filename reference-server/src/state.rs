@@ -43,7 +43,7 @@ impl App {
     /// When the argon2 parameters are invalid.
     pub fn new(config: ServerConfig, db: SqlDb, clock: Arc<dyn Clock>) -> Result<Self, String> {
         let hasher = SecretHasher::new(config.argon2.into()).map_err(|e| format!("argon2: {e}"))?;
-        let store = SqlKeyStore::new(db.clone());
+        let store = SqlKeyStore::new(db.pool.clone());
         let policy = config.policy();
         let keys = KeyManager::new(store.clone(), config.key_format())
             .with_hasher(hasher.clone())
@@ -98,7 +98,19 @@ pub fn stage() -> AdHoc {
             |c| c.0.clone(),
         );
         match App::new(config, db, clock) {
-            Ok(app) => Ok(rocket.manage(app)),
+            Ok(app) => {
+                // Buffered last-used times are written at shutdown (the store writes them within
+                // a second otherwise).
+                let store = app.keys.store().clone();
+                let flush = AdHoc::on_shutdown("Write last-used times", |_| {
+                    Box::pin(async move {
+                        if let Err(e) = store.flush().await {
+                            eprintln!("warning: last-used times not written at shutdown: {e}");
+                        }
+                    })
+                });
+                Ok(rocket.manage(app).attach(flush))
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 Err(rocket)

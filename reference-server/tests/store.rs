@@ -19,7 +19,7 @@ async fn store(b: Backend) -> (SqlKeyStore, common::TestDb) {
     let db = common::test_db(b).await;
     let sql = SqlDb::connect(&db.url).await.unwrap();
     sql.migrate().await.unwrap();
-    (SqlKeyStore::new(sql), db)
+    (SqlKeyStore::new(sql.pool), db)
 }
 
 fn credential(tenant: &str, now: OffsetDateTime) -> Credential {
@@ -247,7 +247,7 @@ async fn a_verifier_over_the_sql_store_outside_rocket(b: Backend) {
 
 async fn a_closed_pool_is_a_backend_error(b: Backend) {
     let (store, _db) = store(b).await;
-    store.db().pool.close().await;
+    store.pool().close().await;
     assert!(matches!(
         store.find(&KeyId::random().unwrap()).await,
         Err(StoreError::Backend(_))

@@ -17,3 +17,20 @@ fn cluster_starts_and_databases_are_isolated() {
         "b must not see a's table"
     );
 }
+
+#[test]
+fn an_owned_cluster_stops_and_starts_again_on_the_same_url() {
+    let Some(cluster) = postgres::OwnedCluster::start() else {
+        return;
+    };
+    let db = postgres::fresh_database(cluster.admin_url());
+    postgres::psql(&db, "CREATE TABLE t (x INT); INSERT INTO t VALUES (7)").unwrap();
+    cluster.stop();
+    assert!(postgres::psql(&db, "SELECT 1").is_err(), "down after stop");
+    cluster.start_again();
+    assert_eq!(
+        postgres::psql(&db, "SELECT x FROM t").unwrap(),
+        "7",
+        "same data after start"
+    );
+}

@@ -1,0 +1,388 @@
+//! Shared by the multi-process tests: the `reference-server` and `data-api` binaries on one
+//! PostgreSQL database, loopback only, every process killed when its handle drops.
+//!
+//! `data-api` is this package's binary (`CARGO_BIN_EXE_data-api`). `reference-server` is
+//! another package's, which cargo does not build for this package's tests: [`server_bin`] takes
+//! `IDUNOX_REFERENCE_SERVER_BIN` if set; else the binary in this test's own target directory and
+//! profile when it is newer than every source it is built from (as under `cargo test
+//! --workspace`, which builds it for the server's own tests); else it runs
+//! `cargo build -p reference-server --bin reference-server` there first.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const JWT_SECRET: &str = "multi-instance-jwt-secret-0123456789abcdefghij";
+pub const PASSWORD: &str = "multi instance correct horse";
+pub const EMAIL: &str = "ops@multi.test";
+
+/// The `reference-server` binary, built on first use.
+pub fn server_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("IDUNOX_REFERENCE_SERVER_BIN")
+            && !p.is_empty()
+        {
+            return PathBuf::from(p);
+        }
+        // <target>/<profile>/deps/<this test> → <target>, <profile>
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
+        let target = profile_dir.parent().unwrap().to_path_buf();
+        let profile = profile_dir
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let bin = profile_dir.join("reference-server");
+        if is_fresh(&bin) {
+            return bin;
+        }
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "reference-server",
+                "--bin",
+                "reference-server",
+            ])
+            .arg("--manifest-path")
+            .arg(manifest)
+            .arg("--target-dir")
+            .arg(&target);
+        match profile.as_str() {
+            "debug" => {}
+            "release" => {
+                cargo.arg("--release");
+            }
+            other => {
+                cargo.args(["--profile", other]);
+            }
+        }
+        let status = cargo.status().expect("run cargo build -p reference-server");
+        assert!(status.success(), "cargo build -p reference-server failed");
+        assert!(bin.exists(), "{} missing after the build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// Whether `bin` exists and is newer than every file of the packages it is built from and the
+/// workspace's manifest and lock file.
+fn is_fresh(bin: &std::path::Path) -> bool {
+    fn newest(path: &std::path::Path) -> std::time::SystemTime {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return std::time::SystemTime::UNIX_EPOCH;
+        };
+        let own = meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+        if !meta.is_dir() {
+            return own;
+        }
+        std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| newest(&e.path()))
+            .fold(own, std::cmp::max)
+    }
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    [
+        "Cargo.toml",
+        "Cargo.lock",
+        "reference-server/Cargo.toml",
+        "reference-server/src",
+        "idunox-keys-sqlx/Cargo.toml",
+        "idunox-keys-sqlx/src",
+        "idunox-keys-sqlx/migrations",
+        "idunox-keys/Cargo.toml",
+        "idunox-keys/src",
+    ]
+    .iter()
+    .all(|p| newest(&root.join(p)) <= built)
+}
+
+/// The environment of a reference server on `url`: cheap argon2, one JWT secret for all,
+/// short connection timeout (so an outage answers 503 within a second).
+pub fn server_command(url: &str) -> Command {
+    let mut c = Command::new(server_bin());
+    let dir = std::env::temp_dir();
+    c.current_dir(&dir)
+        .env("ROCKET_CONFIG", dir.join("idunox-absent-rocket.toml"))
+        .env("ROCKET_PROFILE", "debug")
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{idunox={{url=\"{url}\",max_connections=8,connect_timeout=1}}}}"),
+        )
+        .env("ROCKET_JWT_SECRET", JWT_SECRET)
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", "0")
+        .env("ROCKET_WORKERS", "4")
+        .env("ROCKET_ARGON2", "{m_cost=1024,t_cost=1,p_cost=1}")
+        .env("ROCKET_ACCESS_LOG", "false")
+        .env_remove("ROCKET_LOG_LEVEL");
+    c
+}
+
+/// A running process; killed (and reaped) on drop. Its stdout and stderr lines are kept.
+pub struct Proc {
+    pub name: &'static str,
+    pub base: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    /// Start `cmd`, wait for the line holding `marker` followed by the base URL.
+    pub fn start(name: &'static str, mut cmd: Command, marker: &str) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        for out in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let (tx, lines) = (tx.clone(), lines.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line.clone());
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let mut proc = Self {
+            name,
+            base: String::new(),
+            child,
+            lines,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        proc.base = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                panic!("{name} did not start: {:#?}", proc.output());
+            };
+            if let Some(rest) = line.split(marker).nth(1) {
+                break rest.trim().to_owned();
+            }
+        };
+        proc
+    }
+
+    pub fn server(name: &'static str, url: &str) -> Self {
+        let mut c = server_command(url);
+        c.arg("serve");
+        Self::start(name, c, "listening on ")
+    }
+
+    pub fn data_api(url: &str) -> Self {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_data-api"));
+        c.args([
+            "--port",
+            "0",
+            "--database-url",
+            url,
+            "--connect-timeout",
+            "1",
+        ])
+        .args(["--max-connections", "8"]);
+        Self::start("data-api", c, "data-api listening on ")
+    }
+
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Provision a tenant and a user through the CLI; returns the tenant id.
+pub fn provision(url: &str, tenant_name: &str) -> String {
+    let out = server_command(url)
+        .args(["tenant", "add", tenant_name])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tenant = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(tenant.starts_with("ten_"), "{tenant}");
+    let mut child = server_command(url)
+        .args([
+            "user",
+            "add",
+            "--tenant",
+            &tenant,
+            "--email",
+            EMAIL,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tenant
+}
+
+/// An HTTP answer: status, `Retry-After`, JSON body (or `Null`).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// `{"error":{"code":…,"message":…}}` and nothing else.
+    pub fn is_envelope(&self, code: &str) -> bool {
+        let only_error = self.body.as_object().is_some_and(|o| o.len() == 1);
+        let err = &self.body["error"];
+        only_error
+            && err.as_object().is_some_and(|o| o.len() == 2)
+            && err["code"] == code
+            && err["message"].as_str().is_some_and(|m| !m.is_empty())
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build()
+}
+
+/// Send; `None` on a transport error (connection refused, timeout).
+pub fn try_send(req: ureq::Request, body: Option<Value>) -> Option<Answer> {
+    let res = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    let res = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(ureq::Error::Transport(_)) => return None,
+    };
+    let status = res.status();
+    let retry_after = res.header("retry-after").map(str::to_owned);
+    let text = res.into_string().unwrap_or_default();
+    Some(Answer {
+        status,
+        retry_after,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    })
+}
+
+pub fn send(req: ureq::Request, body: Option<Value>) -> Answer {
+    try_send(req, body).expect("transport error")
+}
+
+pub fn login(agent: &ureq::Agent, p: &Proc) -> String {
+    let a = send(
+        agent.post(&p.url("/v1/partner/auth/login")),
+        Some(json!({"email": EMAIL, "password": PASSWORD})),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.body["token"].as_str().unwrap().to_owned()
+}
+
+pub fn create(agent: &ureq::Agent, p: &Proc, token: &str, name: &str) -> (String, String) {
+    let a = send(
+        agent
+            .post(&p.url("/v1/partner/credentials"))
+            .set("Authorization", &format!("Bearer {token}")),
+        Some(json!({"name": name})),
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    (
+        a.body["credential"]["id"].as_str().unwrap().to_owned(),
+        a.body["api_key"].as_str().unwrap().to_owned(),
+    )
+}
+
+pub fn rotate(agent: &ureq::Agent, p: &Proc, token: &str, id: &str) -> Option<Answer> {
+    try_send(
+        agent
+            .post(&p.url(&format!("/v1/partner/credentials/{id}/rotate")))
+            .set("Authorization", &format!("Bearer {token}")),
+        Some(json!({"grace_hours": 24})),
+    )
+}
+
+pub fn revoke(agent: &ureq::Agent, p: &Proc, token: &str, id: &str) -> Answer {
+    send(
+        agent
+            .post(&p.url(&format!("/v1/partner/credentials/{id}/revoke")))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    )
+}
+
+pub fn list(agent: &ureq::Agent, p: &Proc, token: &str) -> Vec<Value> {
+    let a = send(
+        agent
+            .get(&p.url("/v1/partner/credentials"))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.body["credentials"].as_array().unwrap().clone()
+}
+
+pub fn probe(agent: &ureq::Agent, p: &Proc, key: &str) -> Option<Answer> {
+    try_send(
+        agent
+            .get(&p.url("/v1/partner-auth-probe"))
+            .set("X-Api-Key", key),
+        None,
+    )
+}
+
+/// A fresh database on the shared test cluster, or `None` (a skip; under `CI=true` a panic).
+pub fn postgres_database() -> Option<String> {
+    let admin = idunox_test_support::postgres::admin_url()?;
+    Some(idunox_test_support::postgres::fresh_database(&admin))
+}

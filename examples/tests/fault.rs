@@ -1,0 +1,213 @@
+//! PostgreSQL stops mid-traffic under two `reference-server` processes and the `data-api`
+//! example, then comes back: every process answers 503 with the JSON envelope (and logs why)
+//! while it is down, no rotation is lost or half-done, and all of them serve again once it is
+//! back — without a restart.
+//!
+//! The cluster is this test's own ([`OwnedCluster`]), stopped and started on the same port; the
+//! servers run with `connect_timeout = 1`, so a request during the outage answers within about
+//! a second. Traffic is bounded (at most 400 probes and 16 rotations), loopback only. Without
+//! PostgreSQL the test is skipped, except under `CI=true`.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Answer, Proc, agent, create, list, login, probe, rotate};
+use idunox_test_support::postgres::{OwnedCluster, fresh_database, psql};
+
+fn assert_unavailable(who: &str, a: Option<Answer>) {
+    let a = a.unwrap_or_else(|| panic!("{who}: no answer while the database is down"));
+    assert_eq!(a.status, 503, "{who}: {}", a.body);
+    assert!(a.is_envelope("service_unavailable"), "{who}: {}", a.body);
+    assert!(a.retry_after.is_some(), "{who}: Retry-After");
+}
+
+fn count(url: &str, sql: &str) -> i64 {
+    psql(url, sql).unwrap().parse().unwrap()
+}
+
+#[test]
+fn postgres_down_mid_traffic_then_back() {
+    let Some(cluster) = OwnedCluster::start() else {
+        return;
+    };
+    let url = fresh_database(cluster.admin_url());
+    common::provision(&url, "Fault Partner");
+    let a = Proc::server("server A", &url);
+    let b = Proc::server("server B", &url);
+    let api = Proc::data_api(&url);
+    let all = [&a, &b, &api];
+    let http = agent();
+    let token = login(&http, &a);
+    let (_, key) = create(&http, &a, &token, "probe");
+    for p in all {
+        assert_eq!(
+            probe(&http, p, &key).unwrap().status,
+            200,
+            "{} warm-up",
+            p.name
+        );
+    }
+    let to_rotate: Vec<String> = (0..16)
+        .map(|i| create(&http, &b, &token, &format!("r{i}")).0)
+        .collect();
+
+    let stop = AtomicBool::new(false);
+    let (probes, rotations) = std::thread::scope(|s| {
+        // Probes round-robin over the three processes.
+        let probes = s.spawn(|| {
+            let mut seen = Vec::new();
+            for i in 0..400 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let p = all[i % 3];
+                seen.push((p.name, probe(&http, p, &key)));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            seen
+        });
+        // Rotations, alternating instances, spread over the whole run.
+        let rotations = s.spawn(|| {
+            let mut seen = Vec::new();
+            for (i, id) in to_rotate.iter().enumerate() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let p = if i % 2 == 0 { &a } else { &b };
+                seen.push((id.clone(), rotate(&http, p, &token, id)));
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            seen
+        });
+
+        std::thread::sleep(Duration::from_millis(700));
+        cluster.stop();
+        let down_at = Instant::now();
+        // While it is down: every process answers 503 with the envelope, portal writes too.
+        for p in all {
+            assert_unavailable(p.name, probe(&http, p, &key));
+        }
+        assert_unavailable("rotate on B", rotate(&http, &b, &token, &to_rotate[15]));
+        assert!(
+            down_at.elapsed() < Duration::from_secs(15),
+            "503s come fast"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        cluster.start_again();
+
+        // Back, without restarting anything.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for p in all {
+            loop {
+                match probe(&http, p, &key) {
+                    Some(r) if r.status == 200 => break,
+                    other => assert!(
+                        Instant::now() < deadline,
+                        "{} did not recover: {other:?}",
+                        p.name
+                    ),
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        (probes.join().unwrap(), rotations.join().unwrap())
+    });
+
+    // Every answer during the run was 200 or a 503 envelope: nothing else, no hang.
+    let mut unavailable = 0;
+    for (who, answer) in &probes {
+        let a = answer
+            .as_ref()
+            .unwrap_or_else(|| panic!("{who}: transport error"));
+        match a.status {
+            200 => {}
+            503 => {
+                assert!(a.is_envelope("service_unavailable"), "{who}: {}", a.body);
+                unavailable += 1;
+            }
+            other => panic!("{who}: {other} {}", a.body),
+        }
+    }
+    assert!(unavailable > 0, "the traffic saw the outage");
+    for p in [&a, &b] {
+        assert!(
+            p.output()
+                .iter()
+                .any(|l| l.contains("database unavailable")),
+            "{} logged the outage: {:#?}",
+            p.name,
+            p.output()
+        );
+    }
+    assert!(
+        api.output()
+            .iter()
+            .any(|l| l.contains("key store unavailable")),
+        "data-api logged the outage: {:#?}",
+        api.output()
+    );
+
+    // No lost rotation: every 201 has its successor, linked both ways.
+    let mut rotated = 0;
+    for (id, answer) in &rotations {
+        if let Some(r) = answer.as_ref().filter(|r| r.status == 201) {
+            rotated += 1;
+            let succ = r.body["credential"]["id"].as_str().unwrap();
+            let linked = count(
+                &url,
+                &format!(
+                    "SELECT COUNT(*) FROM credentials p JOIN credentials s \
+                     ON s.key_id = p.replaced_by AND s.replaces = p.key_id \
+                     WHERE p.key_id = '{id}' AND s.key_id = '{succ}'"
+                ),
+            );
+            assert_eq!(linked, 1, "rotation of {id} lost");
+        } else if let Some(r) = answer {
+            assert!(
+                r.status == 503 && r.is_envelope("service_unavailable"),
+                "{id}: {} {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+    assert!(rotated > 0, "some rotations ran before the outage");
+    // No half-done rotation: no dangling `replaced_by`, no orphan successor, one successor each.
+    for (what, sql) in [
+        (
+            "dangling replaced_by",
+            "SELECT COUNT(*) FROM credentials p WHERE p.replaced_by IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM credentials s WHERE s.key_id = p.replaced_by AND s.replaces = p.key_id)",
+        ),
+        (
+            "orphan successor",
+            "SELECT COUNT(*) FROM credentials s WHERE s.replaces IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM credentials p WHERE p.key_id = s.replaces AND p.replaced_by = s.key_id)",
+        ),
+        (
+            "two successors",
+            "SELECT COUNT(*) FROM (SELECT replaces FROM credentials WHERE replaces IS NOT NULL \
+             GROUP BY replaces HAVING COUNT(*) > 1) d",
+        ),
+    ] {
+        assert_eq!(count(&url, sql), 0, "{what}");
+    }
+
+    // Writes work again on both instances, and everyone sees them.
+    let (id, _) = create(&http, &a, &token, "after");
+    let r = rotate(&http, &b, &token, &id).unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let new_key = r.body["api_key"].as_str().unwrap();
+    for p in all {
+        assert_eq!(probe(&http, p, new_key).unwrap().status, 200, "{}", p.name);
+    }
+    assert!(
+        list(&http, &a, &token)
+            .iter()
+            .any(|c| c["replaces"] == id.as_str())
+    );
+}

@@ -1,0 +1,96 @@
+//! `data-api --database-url` on a SQLite file the way the portal leaves it: keys issued into the
+//! database are verified, tenant names come from the `tenants` table, a revoke is refused on
+//! the very next request, `--no-auth` serves the same routes unchecked, and a database without
+//! the portal's schema is refused at start.
+#![allow(missing_docs)]
+
+use std::process::{Command, Stdio};
+
+use idunox_keys::{HashParams, KeyFormat, KeyManager, SecretHasher, TenantId};
+use idunox_keys_sqlx::{Backend, PoolSettings, SqlKeyStore, connect, migrate, sqlx};
+
+mod common;
+
+use common::{Proc, agent, probe, try_send};
+
+#[test]
+fn data_api_verifies_the_portal_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("portal.sqlite").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tenant = TenantId::new("ten_sqlite");
+    // What the portal does: schema, a tenant, a key (cheap argon2 for the test).
+    let (keys, issued) = rt.block_on(async {
+        let pool = connect(&url, &PoolSettings::default()).await.unwrap();
+        migrate(&pool, Backend::Sqlite).await.unwrap();
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, 0)")
+            .bind(tenant.as_str())
+            .bind("SQLite Partner")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let keys = KeyManager::new(
+            SqlKeyStore::new(pool),
+            KeyFormat::new("idx", "test").unwrap(),
+        )
+        .with_hasher(SecretHasher::new(HashParams::INSECURE_FAST).unwrap());
+        let issued = keys
+            .create(&tenant, Some("on-db".into()), None)
+            .await
+            .unwrap();
+        (keys, issued)
+    });
+    let key = issued.api_key.expose_secret();
+
+    let api = Proc::data_api(&url);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_data-api"));
+    c.args(["--port", "0", "--database-url", &url, "--no-auth"]);
+    let open = Proc::start("data-api --no-auth", c, "data-api listening on ");
+    let http = agent();
+    let get = |p: &Proc, path: &str, key: Option<&str>| {
+        let mut r = http.get(&p.url(path));
+        if let Some(k) = key {
+            r = r.set("X-Api-Key", k);
+        }
+        try_send(r, None).unwrap()
+    };
+
+    let r = get(&api, "/v1/partner-auth-probe", Some(key));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["tenant"]["name"], "SQLite Partner");
+    assert_eq!(r.body["credential"]["status"], "active");
+    assert_eq!(
+        get(&api, "/v1/ping", Some(key)).body["tenant"],
+        "ten_sqlite"
+    );
+    let r = get(&api, "/v1/ping", None);
+    assert!(
+        r.status == 401 && r.is_envelope("missing_api_key"),
+        "{}",
+        r.body
+    );
+    let r = get(&open, "/v1/ping", None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["tenant"], serde_json::Value::Null);
+
+    // Revoked in the database: refused on the very next request, warm cache or not.
+    rt.block_on(keys.revoke(&tenant, &issued.credential.key_id))
+        .unwrap();
+    let r = probe(&http, &api, key).unwrap();
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.is_envelope("api_key_revoked"), "{}", r.body);
+}
+
+#[test]
+fn a_database_without_the_portal_schema_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("empty.sqlite").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_data-api"))
+        .args(["--port", "0", "--database-url", &url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no portal schema"), "{stderr}");
+}
