@@ -19,7 +19,7 @@
 //! | `argon2` | `{m_cost = 19456, t_cost = 2, p_cost = 1}` | cost of new hashes (keys and passwords) |
 //! | `access_log` | `true` | one line per request on stdout |
 //! | `limits.json` | `64 KiB` | largest accepted JSON body (413 above) |
-//! | `log_level` | `critical` | Rocket's own logging (its per-request chatter is off) |
+//! | `log_level` | `off` | Rocket's own logging: off, so the access log is the one line per request (Rocket's `critical` still prints a warning per failed guard and per catcher); startup errors are printed by the binary itself |
 //!
 //! ```
 //! let figment = reference_server::config::figment()
@@ -63,7 +63,7 @@ pub fn figment() -> Figment {
 /// This server's defaults, as a figment dictionary.
 fn defaults() -> serde_json::Value {
     json!({
-        "log_level": "critical",
+        "log_level": "off",
         "limits": { "json": "64 KiB" },
         "databases": { DATABASE_NAME: { "url": DEFAULT_DATABASE_URL } },
         "jwt_ttl_seconds": 3600,
