@@ -136,22 +136,31 @@ fn setup() -> Setup {
         },
     ));
     let ours = routes().layer(ApiKeyLayer::new(verifier.clone()));
+    // `with_state(())` turns every handler into a finished route once, as `axum::serve` does
+    // (through `into_make_service`); without it a `Router<()>` called as a service re-applies
+    // each layer to the handler on every request, which no server pays.
     Setup {
         rt,
         key,
         apps: [
-            ("no_auth", "no auth", routes()),
+            ("no_auth", "no auth", routes().with_state(())),
             (
                 "noop_layer",
                 "a layer that does nothing",
-                routes().layer(tower::layer::layer_fn(|inner| inner)),
+                routes()
+                    .layer(tower::layer::layer_fn(|inner| inner))
+                    .with_state(()),
             ),
             (
                 "tower_http_token",
                 "tower-http, one static token",
-                tower_http,
+                tower_http.with_state(()),
             ),
-            ("idunox_100k", "idunox-keys-tower, 100k keys", ours),
+            (
+                "idunox_100k",
+                "idunox-keys-tower, 100k keys",
+                ours.with_state(()),
+            ),
         ],
         verifier,
     }
