@@ -1,54 +1,28 @@
 //! Runs the `data-api` binary on a free loopback port and asks it what a newcomer's curl asks.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
+use idunox_test_support::process::Spawned;
 use serde_json::Value;
 
-/// Kills the server when the test ends, passed or not.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start `data-api --port 0` and read its address and demo key from stdout.
-fn start() -> (Server, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_data-api"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot start data-api");
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            // Keep draining after the test stopped listening.
-            let _ = tx.send(line);
-        }
-    });
-    let (mut url, mut key) = (None, None);
-    while url.is_none() || key.is_none() {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("data-api printed no address and key within 60 s");
-        if let Some(u) = line.strip_prefix("data-api listening on ") {
-            url = Some(u.trim().to_owned());
-        }
+/// Start `data-api --port 0` and read its address and demo key from what it prints. The process
+/// is killed when the returned handle drops, passed or not.
+fn start() -> (Spawned, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-api"));
+    cmd.args(["--port", "0"]);
+    let server = Spawned::start("data-api", cmd, "data-api listening on ");
+    let url = server.base.clone();
+    let key = loop {
+        let line = server
+            .next_line(Duration::from_secs(60))
+            .expect("data-api printed no key within 60 s");
         let trimmed = line.trim();
         if trimmed.starts_with("idx_test_") && !trimmed.contains(' ') {
-            key = Some(trimmed.to_owned());
+            break trimmed.to_owned();
         }
-    }
-    (server, url.unwrap(), key.unwrap())
+    };
+    (server, url, key)
 }
 
 fn get(url: &str, key: Option<&str>) -> (u16, Option<String>, Value) {

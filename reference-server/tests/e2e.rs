@@ -3,11 +3,11 @@
 //! file searched for secrets.
 #![allow(missing_docs)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
+
+use idunox_test_support::process::{Spawned, run_with_stdin};
 
 use serde_json::{Value, json};
 
@@ -34,62 +34,15 @@ fn command(dir: &Path, url: &str) -> Command {
     c
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    lines: mpsc::Receiver<String>,
+/// The real binary serving on a free port (killed when dropped; `stop` returns its output).
+fn start_server(dir: &Path, url: &str) -> Spawned {
+    start_server_with(dir, url, &["serve"])
 }
 
-impl Server {
-    fn start(dir: &Path, url: &str) -> Self {
-        Self::start_with(dir, url, &["serve"])
-    }
-
-    fn start_with(dir: &Path, url: &str, args: &[&str]) -> Self {
-        let mut child = command(dir, url)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the server");
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let tx2 = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx2.send(line);
-            }
-        });
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let mut seen = Vec::new();
-        let base = loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("server did not start; output: {seen:#?}"));
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.trim().to_owned();
-            }
-            seen.push(line);
-        };
-        Self { child, base, lines }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn stop(mut self) -> Vec<String> {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.lines.try_iter().collect()
-    }
+fn start_server_with(dir: &Path, url: &str, args: &[&str]) -> Spawned {
+    let mut cmd = command(dir, url);
+    cmd.args(args);
+    Spawned::start("reference-server", cmd, "listening on ")
 }
 
 fn send(req: ureq::Request, body: Option<Value>) -> (u16, Value) {
@@ -137,28 +90,17 @@ fn provision(dir: &Path, url: &str) -> String {
     assert!(tenant.starts_with("ten_") && tenant.len() == 16, "{tenant}");
 
     let add_user = |email: &str, password: &str| {
-        let mut child = command(dir, url)
-            .args([
-                "user",
-                "add",
-                "--tenant",
-                &tenant,
-                "--email",
-                email,
-                "--password-stdin",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{password}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut cmd = command(dir, url);
+        cmd.args([
+            "user",
+            "add",
+            "--tenant",
+            &tenant,
+            "--email",
+            email,
+            "--password-stdin",
+        ]);
+        run_with_stdin(cmd, &format!("{password}\n"))
     };
     let short = add_user("ops@e2e.test", "short pw");
     assert!(!short.status.success());
@@ -237,7 +179,7 @@ fn end_to_end(dir: &Path, url: &str, sqlite: bool) {
     let generated = std::fs::read_to_string(dir.join("generated.txt")).unwrap();
     std::fs::remove_file(dir.join("generated.txt")).unwrap();
 
-    let server = Server::start(dir, url);
+    let server = start_server(dir, url);
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
         .build();
@@ -345,7 +287,7 @@ fn end_to_end(dir: &Path, url: &str, sqlite: bool) {
     );
 
     // Restart: keys, revocations and sessions survive.
-    let server = Server::start(dir, url);
+    let server = start_server(dir, url);
     let (status, me) = send(
         agent
             .get(&server.url("/v1/partner/me"))
@@ -414,10 +356,10 @@ fn serve_demo_provisions_once_and_resets_the_password() {
     let mut passwords = Vec::new();
     for _ in 0..2 {
         let url = sqlite_url(dir.path());
-        let server = Server::start_with(dir.path(), &url, &["serve", "--demo"]);
+        let server = start_server_with(dir.path(), &url, &["serve", "--demo"]);
         // The details are printed right after the listening line.
         let mut details = Vec::new();
-        while let Ok(line) = server.lines.recv_timeout(Duration::from_secs(10)) {
+        while let Some(line) = server.next_line(Duration::from_secs(10)) {
             let done = line.trim_start().starts_with("password:");
             details.push(line);
             if done {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod postgres;
+pub mod process;
 
 use std::net::TcpListener;
 

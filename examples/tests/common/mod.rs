@@ -9,12 +9,13 @@
 //! `cargo build -p reference-server --bin reference-server` there first.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use idunox_test_support::process::{Spawned, run_with_stdin};
 
 use serde_json::{Value, json};
 
@@ -136,54 +137,21 @@ pub fn server_command(url: &str) -> Command {
     c
 }
 
-/// A running process; killed (and reaped) on drop. Its stdout and stderr lines are kept.
-pub struct Proc {
-    pub name: &'static str,
-    pub base: String,
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+/// A running process (test-support's [`Spawned`]: killed and reaped on drop, output kept), with
+/// constructors for this package's two binaries.
+pub struct Proc(Spawned);
+
+impl Deref for Proc {
+    type Target = Spawned;
+    fn deref(&self) -> &Spawned {
+        &self.0
+    }
 }
 
 impl Proc {
     /// Start `cmd`, wait for the line holding `marker` followed by the base URL.
-    pub fn start(name: &'static str, mut cmd: Command, marker: &str) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        for out in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let (tx, lines) = (tx.clone(), lines.clone());
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(line.clone());
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let mut proc = Self {
-            name,
-            base: String::new(),
-            child,
-            lines,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        proc.base = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = rx.recv_timeout(left) else {
-                panic!("{name} did not start: {:#?}", proc.output());
-            };
-            if let Some(rest) = line.split(marker).nth(1) {
-                break rest.trim().to_owned();
-            }
-        };
-        proc
+    pub fn start(name: &'static str, cmd: Command, marker: &str) -> Self {
+        Self(Spawned::start(name, cmd, marker))
     }
 
     pub fn server(name: &'static str, url: &str) -> Self {
@@ -205,21 +173,6 @@ impl Proc {
         .args(["--max-connections", "8"]);
         Self::start("data-api", c, "data-api listening on ")
     }
-
-    pub fn output(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Provision a tenant and a user through the CLI; returns the tenant id.
@@ -235,28 +188,17 @@ pub fn provision(url: &str, tenant_name: &str) -> String {
     );
     let tenant = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(tenant.starts_with("ten_"), "{tenant}");
-    let mut child = server_command(url)
-        .args([
-            "user",
-            "add",
-            "--tenant",
-            &tenant,
-            "--email",
-            EMAIL,
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = server_command(url);
+    cmd.args([
+        "user",
+        "add",
+        "--tenant",
+        &tenant,
+        "--email",
+        EMAIL,
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(cmd, &format!("{PASSWORD}\n"));
     assert!(
         out.status.success(),
         "{}",

@@ -6,7 +6,6 @@
 //! ChromeDriver and Chromium are stopped by id when the test ends, pass or fail.
 
 use std::future::Future;
-use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -111,20 +110,10 @@ impl Server {
         let tenant_id = tenant_id.trim();
         assert!(!tenant_id.is_empty(), "tenant add printed no id");
 
-        let mut user = Self::command(dir.path(), port, options)
-            .args(["user", "add", "--tenant", tenant_id, "--email", EMAIL])
-            .arg("--password-stdin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run `reference-server user add`");
-        user.stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{PASSWORD}\n").as_bytes())
-            .expect("write the password");
-        let out = user.wait_with_output().expect("user add");
+        let mut user = Self::command(dir.path(), port, options);
+        user.args(["user", "add", "--tenant", tenant_id, "--email", EMAIL])
+            .arg("--password-stdin");
+        let out = idunox_test_support::process::run_with_stdin(user, &format!("{PASSWORD}\n"));
         assert!(
             out.status.success(),
             "user add failed: {}",
