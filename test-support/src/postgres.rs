@@ -1,11 +1,11 @@
 //! A throwaway PostgreSQL cluster for tests.
 //!
 //! [`admin_url`] returns `IDUNOX_TEST_POSTGRES_URL` when set; otherwise, when Debian's
-//! `postgresql` binaries are installed, it starts one cluster per test process in a temporary
-//! directory on a free loopback port (trust auth, `fsync=off`). The cluster lives exactly as long
-//! as the test process: `postgres` runs under a small shell that waits on a pipe from this
-//! process and stops the server (fast shutdown) and deletes its directory when the pipe closes,
-//! so nothing is left behind even when a test panics.
+//! `postgresql` binaries are installed, it starts one [`OwnedCluster`] per test process in a
+//! temporary directory on a free loopback port (trust auth, `fsync=off`), shared by the process's
+//! tests. A cluster lives at most as long as the test process: `postgres` runs under a small shell
+//! that reads commands from a pipe from this process and, when the pipe closes, stops the server
+//! and deletes its directory, so nothing is left behind even when a test panics.
 //!
 //! [`fresh_database`] creates an empty database per test, so tests never see each other's rows.
 
@@ -18,12 +18,9 @@ use std::time::{Duration, Instant};
 /// (e.g. `postgres://postgres@127.0.0.1:55432/postgres`).
 pub const ENV: &str = "IDUNOX_TEST_POSTGRES_URL";
 
-struct Cluster {
-    url: String,
-    _keeper: Mutex<Child>,
-}
-
-static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+/// The cluster [`admin_url`] shares with every test of this process: an [`OwnedCluster`] that is
+/// never stopped by hand, so it lives until the process ends.
+static CLUSTER: OnceLock<Option<OwnedCluster>> = OnceLock::new();
 
 /// The directory holding `initdb` and `postgres`, newest version first.
 fn bin_dir() -> Option<PathBuf> {
@@ -58,77 +55,6 @@ fn as_pg_user(program: &Path) -> Command {
     } else {
         Command::new(program)
     }
-}
-
-fn start() -> Option<Cluster> {
-    let bin = bin_dir()?;
-    let dir = std::env::temp_dir().join(format!(
-        "idunox-pg-{}-{}",
-        std::process::id(),
-        crate::free_port()
-    ));
-    std::fs::create_dir_all(&dir).ok()?;
-    if is_root() {
-        let ok = Command::new("chown")
-            .args(["-R", "postgres:"])
-            .arg(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return None;
-        }
-    }
-    let data = dir.join("data");
-    let init = as_pg_user(&bin.join("initdb"))
-        .arg("-D")
-        .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .ok()?;
-    if !init.status.success() {
-        eprintln!("initdb failed: {}", String::from_utf8_lossy(&init.stderr));
-        return None;
-    }
-    let port = crate::free_port();
-    // The keeper shell: start postgres, block on stdin (our pipe), then stop and clean up.
-    let script = r#"
-        "$1/postgres" -D "$2/data" -p "$3" -k "$2" -c listen_addresses=127.0.0.1 \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=400 >"$2/log" 2>&1 &
-        pid=$!
-        cat >/dev/null
-        kill -INT "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        rm -rf "$2"
-    "#;
-    let keeper = as_pg_user(Path::new("/bin/sh"))
-        .args(["-c", script, "pg-keeper"])
-        .arg(&bin)
-        .arg(&dir)
-        .arg(port.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if psql(&url, "SELECT 1").is_ok() {
-            return Some(Cluster {
-                url,
-                _keeper: Mutex::new(keeper),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    eprintln!(
-        "postgres did not come up: {}",
-        std::fs::read_to_string(dir.join("log")).unwrap_or_default()
-    );
-    None
 }
 
 /// Run one SQL statement through `psql`.
@@ -169,12 +95,12 @@ pub fn admin_url() -> Option<String> {
     {
         return Some(url);
     }
-    let cluster = CLUSTER.get_or_init(start).as_ref();
+    let cluster = CLUSTER.get_or_init(OwnedCluster::try_start).as_ref();
     crate::require(
         cluster.is_some(),
         "PostgreSQL is not available: install Debian's `postgresql` or set IDUNOX_TEST_POSTGRES_URL",
     )
-    .then(|| cluster.map(|c| c.url.clone()))
+    .then(|| cluster.map(|c| c.admin_url().to_owned()))
     .flatten()
 }
 
@@ -266,7 +192,7 @@ impl OwnedCluster {
             up() {
                 "$1/pg_ctl" -D "$2/data" -l "$2/log" -w -t 30 -o "-p $3 -k $2 \
                     -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-                    -c full_page_writes=off -c max_connections=200" start >/dev/null 2>&1
+                    -c full_page_writes=off -c max_connections=400" start >/dev/null 2>&1
             }
             down() { "$1/pg_ctl" -D "$2/data" -m "$4" -w -t 30 stop >/dev/null 2>&1; }
             up "$@"; echo started
