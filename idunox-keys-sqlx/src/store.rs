@@ -345,6 +345,28 @@ impl KeyStore for SqlKeyStore {
         }
     }
 
+    fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old_hash: &str,
+        new_hash: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let key_id = *key_id;
+        let old_hash = old_hash.to_owned();
+        async move {
+            let done = sqlx::query(
+                "UPDATE credentials SET secret_hash = $1 WHERE key_id = $2 AND secret_hash = $3",
+            )
+            .bind(new_hash)
+            .bind(key_id.as_str())
+            .bind(old_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(done.rows_affected() == 1)
+        }
+    }
+
     /// Buffers only (see [`TouchBatch`]) and never waits for the database — unless no tokio
     /// runtime is at hand to run the background writer, in which case it writes the buffer here.
     fn touch(

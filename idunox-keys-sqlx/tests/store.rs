@@ -239,6 +239,49 @@ async fn two_instances_agree_at_once_and_names_come_from_tenants(b: Backend) {
     assert_eq!(row.try_get::<i64, _>("n").unwrap(), 1);
 }
 
+/// A hash made with weaker parameters is replaced at the next cold verification, compare-and-set.
+async fn outdated_hashes_are_upgraded_at_the_next_cold_verification(b: Backend) {
+    let Some(db) = db(b).await else { return };
+    let store = SqlKeyStore::new(pool(&db).await);
+    let format = KeyFormat::new("idx", "test").unwrap();
+    let clock = ManualClock::new(NOW);
+    let keys = KeyManager::new(store.clone(), format.clone())
+        .with_hasher(SecretHasher::new(HashParams::INSECURE_FAST).unwrap())
+        .with_clock(clock.clone());
+    let stronger = SecretHasher::new(HashParams {
+        m_cost: 2048,
+        ..HashParams::INSECURE_FAST
+    })
+    .unwrap();
+    let verifier = Verifier::builder(store.clone(), format.clone())
+        .clock(clock.clone())
+        .cache_capacity(0)
+        .upgrade_hashes(stronger.clone())
+        .build();
+    let tenant = TenantId::new("ten_upgrade");
+    let issued = keys.create(&tenant, None, None).await.unwrap();
+    let id = issued.credential.key_id;
+    let stored = |s: SqlKeyStore| async move { s.find(&id).await.unwrap().unwrap().secret_hash };
+    let before = stored(store.clone()).await;
+    assert!(before.contains("m=1024"), "{before}");
+    verifier
+        .verify_str(issued.api_key.expose_secret())
+        .await
+        .unwrap();
+    let after = stored(store.clone()).await;
+    assert!(after.contains("m=2048"), "{after}");
+    assert!(!stronger.needs_rehash(&after));
+    // The upgraded hash verifies the same key (cold again: the cache is off).
+    verifier
+        .verify_str(issued.api_key.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(stored(store.clone()).await, after, "no second upgrade");
+    // Compare-and-set: a stale expected hash changes nothing.
+    assert!(!store.replace_hash(&id, &before, "x".into()).await.unwrap());
+    assert_eq!(stored(store.clone()).await, after);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -258,4 +301,5 @@ on_both_backends!(
     touches_are_buffered_then_written_in_one_batch,
     the_background_writer_honours_age_and_size,
     two_instances_agree_at_once_and_names_come_from_tenants,
+    outdated_hashes_are_upgraded_at_the_next_cold_verification,
 );

@@ -109,6 +109,24 @@ pub trait KeyStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Credential, StoreError>> + Send;
 
+    /// Replace the stored hash of `key_id` with `new_hash` if it is still `old_hash` (a
+    /// compare-and-set, so a concurrent change is never overwritten); whether it was replaced.
+    /// Used to upgrade a hash made with outdated argon2 parameters after a successful
+    /// verification ([`VerifierBuilder::upgrade_hashes`](crate::VerifierBuilder::upgrade_hashes)).
+    /// The default keeps every hash as it is and answers `false`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old_hash: &str,
+        new_hash: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = (key_id, old_hash, new_hash);
+        core::future::ready(Ok(false))
+    }
+
     /// Record last use for a batch of keys (later instants only ever move `last_used_at` forward).
     ///
     /// # Errors
@@ -151,6 +169,14 @@ impl<S: KeyStore> KeyStore for Arc<S> {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Credential, StoreError>> + Send {
         (**self).revoke(tenant_id, key_id, now)
+    }
+    fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old_hash: &str,
+        new_hash: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).replace_hash(key_id, old_hash, new_hash)
     }
     fn touch(
         &self,

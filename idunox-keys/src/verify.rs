@@ -78,6 +78,7 @@ pub struct VerifierBuilder<S> {
     cache_capacity: usize,
     cold_limit: usize,
     touch_every: Duration,
+    upgrade: Option<SecretHasher>,
 }
 
 impl<S: KeyStore> VerifierBuilder<S> {
@@ -116,6 +117,17 @@ impl<S: KeyStore> VerifierBuilder<S> {
         self
     }
 
+    /// After a successful cold verification, replace a stored hash made with weaker argon2
+    /// parameters than `hasher`'s (see [`SecretHasher::needs_rehash`]) by a fresh hash with
+    /// `hasher`, through [`KeyStore::replace_hash`]. Off by default. Raising the parameters then
+    /// upgrades every key the next time it is verified cold, at the cost of one more hash on
+    /// that request.
+    #[must_use]
+    pub fn upgrade_hashes(mut self, hasher: SecretHasher) -> Self {
+        self.upgrade = Some(hasher);
+        self
+    }
+
     /// Build the verifier.
     ///
     /// # Errors
@@ -131,6 +143,7 @@ impl<S: KeyStore> VerifierBuilder<S> {
                 clock: self.clock,
                 expiring_window: self.expiring_window,
                 touch_every: self.touch_every,
+                upgrade: self.upgrade,
             }),
         })
     }
@@ -154,6 +167,7 @@ struct Inner<S> {
     clock: Arc<dyn Clock>,
     expiring_window: Duration,
     touch_every: Duration,
+    upgrade: Option<SecretHasher>,
 }
 
 /// Verifies presented keys against a [`KeyStore`]. Cheap to clone (one `Arc`).
@@ -188,6 +202,7 @@ impl<S: KeyStore> Verifier<S> {
             cache_capacity: 100_000,
             cold_limit: default_cold_limit(),
             touch_every: Duration::minutes(1),
+            upgrade: None,
         }
     }
 
@@ -247,15 +262,29 @@ impl<S: KeyStore> Verifier<S> {
                 let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
                 secret.copy_from_slice(key.secret());
                 let hasher = inner.hasher.clone();
+                let upgrade = inner.upgrade.clone();
                 let phc = credential.secret_hash.clone();
-                let matched = run_blocking(move || {
+                let (matched, upgraded, phc) = run_blocking(move || {
                     let _permit = permit;
-                    hasher.verify(secret.as_slice(), &phc)
+                    let matched = hasher.verify(secret.as_slice(), &phc);
+                    // The secret is at hand only now: an outdated hash is replaced here or not
+                    // until the next cold verification.
+                    let upgraded = match upgrade {
+                        Some(up) if matched == Ok(true) && up.needs_rehash(&phc) => {
+                            up.hash(secret.as_slice()).ok()
+                        }
+                        _ => None,
+                    };
+                    (matched, upgraded, phc)
                 })
                 .await
                 .ok_or(Refusal::Overloaded)?;
                 if matched != Ok(true) {
                     return Err(Refusal::Invalid);
+                }
+                if let Some(new_hash) = upgraded {
+                    // Best effort, like the last-used write: the key verified either way.
+                    let _ = inner.store.replace_hash(&key_id, &phc, new_hash).await;
                 }
                 inner.cache.remember(&key_id, key.secret(), now);
                 true

@@ -604,3 +604,46 @@ async fn verify_now_answers_only_without_waiting_and_sees_a_revoke_at_once() {
         Some("api_key_revoked")
     );
 }
+
+/// Opt-in hash upgrade: a weaker stored hash is replaced at the next cold verification.
+#[tokio::test]
+async fn outdated_hashes_are_upgraded_only_when_asked() {
+    let (keys, clock) = common::manager();
+    let stronger = SecretHasher::new(HashParams {
+        m_cost: 2048,
+        ..HashParams::INSECURE_FAST
+    })
+    .unwrap();
+    let plain = Verifier::builder(keys.store().clone(), format())
+        .clock(clock.clone())
+        .cache_capacity(0)
+        .build();
+    let upgrading = Verifier::builder(keys.store().clone(), format())
+        .clock(clock.clone())
+        .cache_capacity(0)
+        .upgrade_hashes(stronger.clone())
+        .build();
+    let issued = keys.create(&tenant("acme"), None, None).await.unwrap();
+    let key = issued.api_key.expose_secret();
+    let hash = |keys: &KeyManager<Arc<MemoryStore>>| {
+        keys.store().find_now(&issued.credential.key_id).clone()
+    };
+    let stored = || match hash(&keys) {
+        idunox_keys::Immediate::Found(c) => c.secret_hash.clone(),
+        other => panic!("{other:?}"),
+    };
+    let before = stored();
+    plain.verify_str(key).await.unwrap();
+    assert_eq!(stored(), before, "no upgrade unless asked");
+    upgrading.verify_str(key).await.unwrap();
+    let after = stored();
+    assert_ne!(after, before);
+    assert!(!stronger.needs_rehash(&after) && stronger.needs_rehash(&before));
+    // Both verifiers still accept the key against the new hash; a wrong secret is still refused.
+    plain.verify_str(key).await.unwrap();
+    upgrading.verify_str(key).await.unwrap();
+    assert_eq!(
+        code(upgrading.verify_str(&wrong_secret(&issued.api_key)).await),
+        "invalid_api_key"
+    );
+}

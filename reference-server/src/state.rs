@@ -52,6 +52,8 @@ impl App {
         let verifier = Verifier::builder(store, config.key_format())
             .clock(clock.clone())
             .policy(&policy)
+            // Raising `argon2` in the configuration upgrades each key at its next cold check.
+            .upgrade_hashes(hasher.clone())
             .try_build()
             .map_err(|e| e.to_string())?;
         let permits = std::thread::available_parallelism().map_or(2, usize::from) * 2;

@@ -170,6 +170,21 @@ impl KeyStore for MemoryStore {
         }))
     }
 
+    fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old_hash: &str,
+        new_hash: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        ready(Ok(self.write(|s| match s.by_id.get_mut(key_id) {
+            Some(c) if c.secret_hash == old_hash => {
+                Arc::make_mut(c).secret_hash = new_hash;
+                true
+            }
+            _ => false,
+        })))
+    }
+
     fn touch(
         &self,
         used: &[(KeyId, OffsetDateTime)],
