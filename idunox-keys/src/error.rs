@@ -237,7 +237,10 @@ impl fmt::Display for ManageError {
                 "{hours} is not one of the allowed rotation overlaps (see rotation_grace_hours)"
             ),
             Self::InvalidValidity { days, max } => {
-                write!(f, "validity_days must be between 1 and {max}, not {days}")
+                write!(
+                    f,
+                    "the validity must be between 1 and {max} days, not {days}"
+                )
             }
             Self::NameTooLong { max } => write!(f, "name must be at most {max} characters"),
             Self::InvalidName => f.write_str("name must not contain control characters"),
