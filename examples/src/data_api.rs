@@ -160,7 +160,7 @@ async fn probe<T: TenantDirectory>(
         "tenant": { "id": key.tenant_id.as_str(), "name": name },
         "credential": {
             "id": key.key_id.as_str(),
-            "masked_key": key.masked_key,
+            "masked_key": key.masked_key(),
             "status": key.status.as_str(),
         },
     }))

@@ -18,7 +18,7 @@
 //! use tower::ServiceExt;
 //!
 //! async fn whoami(Verified(key): Verified) -> String {
-//!     format!("{} {} {}", key.tenant_id, key.masked_key, key.status)
+//!     format!("{} {} {}", key.tenant_id, key.masked_key(), key.status)
 //! }
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let store = Arc::new(MemoryStore::new());

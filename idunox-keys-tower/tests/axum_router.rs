@@ -98,7 +98,7 @@ async fn probe(Verified(key): Verified) -> Json<Value> {
         "tenant": { "id": key.tenant_id.as_str(), "name": key.tenant_id.as_str() },
         "credential": {
             "id": key.key_id.as_str(),
-            "masked_key": key.masked_key,
+            "masked_key": key.masked_key(),
             "status": key.status.as_str(),
         },
     }))

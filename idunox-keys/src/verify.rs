@@ -50,7 +50,11 @@ use crate::store::{Immediate, KeyStore};
 use crate::tenant::TenantId;
 
 /// A key that passed verification: who it belongs to and where it stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Cheap to clone: the masked key and name are read from the shared record
+/// ([`masked_key`](Self::masked_key), [`name`](Self::name)), not copied per request.
+/// Two are equal when every fact they expose is.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct VerifiedKey {
     /// The owning tenant.
@@ -63,10 +67,47 @@ pub struct VerifiedKey {
     pub expires_at: OffsetDateTime,
     /// End of the rotation overlap, for a key in grace.
     pub grace_expires_at: Option<OffsetDateTime>,
+    record: Arc<Credential>,
+}
+
+impl VerifiedKey {
     /// `idx_test_<key_id>_••••`.
-    pub masked_key: String,
+    pub fn masked_key(&self) -> &str {
+        &self.record.masked_key
+    }
+
     /// The key's name, if any.
-    pub name: Option<String>,
+    pub fn name(&self) -> Option<&str> {
+        self.record.name.as_deref()
+    }
+}
+
+impl PartialEq for VerifiedKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.tenant_id == other.tenant_id
+            && self.key_id == other.key_id
+            && self.status == other.status
+            && self.expires_at == other.expires_at
+            && self.grace_expires_at == other.grace_expires_at
+            && self.masked_key() == other.masked_key()
+            && self.name() == other.name()
+    }
+}
+
+impl Eq for VerifiedKey {}
+
+impl fmt::Debug for VerifiedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedKey")
+            .field("tenant_id", &self.tenant_id)
+            .field("key_id", &self.key_id)
+            .field("status", &self.status)
+            .field("expires_at", &self.expires_at)
+            .field("grace_expires_at", &self.grace_expires_at)
+            .field("masked_key", &self.masked_key())
+            .field("name", &self.name())
+            .finish()
+    }
 }
 
 /// Settings for a [`Verifier`]; start from [`Verifier::builder`].
@@ -290,7 +331,7 @@ impl<S: KeyStore> Verifier<S> {
                 true
             }
         };
-        let verified = Self::accept(inner, &credential, now)?;
+        let verified = Self::accept(inner, Arc::new(credential), now)?;
         if touch_due {
             // Best effort: a failed last-used write must not refuse a valid key.
             let _ = inner.store.touch(&[(key_id, now)]).await;
@@ -323,7 +364,7 @@ impl<S: KeyStore> Verifier<S> {
             .cache
             .check(&key_id, key.secret(), now, inner.touch_every, false)
         {
-            Warm::Match { touch_due: false } => Some(Self::accept(inner, &credential, now)),
+            Warm::Match { touch_due: false } => Some(Self::accept(inner, credential, now)),
             Warm::Mismatch => Some(Err(Refusal::Invalid)),
             Warm::Match { touch_due: true } | Warm::Absent => None,
         }
@@ -340,7 +381,7 @@ impl<S: KeyStore> Verifier<S> {
     /// The last step, once the secret matched: the status at `now` decides.
     fn accept(
         inner: &Inner<S>,
-        credential: &Credential,
+        credential: Arc<Credential>,
         now: OffsetDateTime,
     ) -> Result<VerifiedKey, Refusal> {
         let status = credential.status_at(now, inner.expiring_window);
@@ -353,8 +394,7 @@ impl<S: KeyStore> Verifier<S> {
                 status,
                 expires_at: credential.expires_at,
                 grace_expires_at: credential.grace_expires_at,
-                masked_key: credential.masked_key.clone(),
-                name: credential.name.clone(),
+                record: credential,
             }),
         }
     }

@@ -80,8 +80,8 @@ async fn cold_then_warm_and_the_warm_path_never_reads_the_hash() {
     assert_eq!(cold.status, Status::Active);
     assert_eq!(cold.expires_at, T0 + days(100));
     assert_eq!(cold.grace_expires_at, None);
-    assert_eq!(cold.masked_key, issued.api_key.masked());
-    assert_eq!(cold.name.as_deref(), Some("etl"));
+    assert_eq!(cold.masked_key(), issued.api_key.masked());
+    assert_eq!(cold.name(), Some("etl"));
 
     // Make the stored hash unreadable: only a warm verification can still succeed.
     s.probe.override_hash(Some("not a PHC string"));

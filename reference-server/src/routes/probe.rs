@@ -43,7 +43,7 @@ pub async fn probe(app: &State<App>, key: &ApiKey) -> Result<Json<ProbeResponse>
         },
         credential: ProbeCredential {
             id: k.key_id.to_string(),
-            masked_key: k.masked_key.clone(),
+            masked_key: k.masked_key().to_owned(),
             status: k.status.as_str(),
         },
     }))
