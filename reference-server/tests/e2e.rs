@@ -46,18 +46,8 @@ fn start_server_with(dir: &Path, url: &str, args: &[&str]) -> Spawned {
 }
 
 fn send(req: ureq::Request, body: Option<Value>) -> (u16, Value) {
-    let res = match body {
-        Some(b) => req.send_json(b),
-        None => req.call(),
-    };
-    let res = match res {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
-    let status = res.status();
-    let text = res.into_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let answer = idunox_test_support::http::send(req, body);
+    (answer.status, answer.body)
 }
 
 fn probe(agent: &ureq::Agent, base: &str, key: &str) -> (u16, Value) {

@@ -4,6 +4,7 @@
 //! `CI=true` fail (rather than skip) when it is missing — see [`require`].
 #![forbid(unsafe_code)]
 
+pub mod http;
 pub mod postgres;
 pub mod process;
 

@@ -15,6 +15,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use idunox_test_support::http::{Answer, send, try_send};
 use idunox_test_support::process::{Spawned, run_with_stdin};
 
 use serde_json::{Value, json};
@@ -207,59 +208,10 @@ pub fn provision(url: &str, tenant_name: &str) -> String {
     tenant
 }
 
-/// An HTTP answer: status, `Retry-After`, JSON body (or `Null`).
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub retry_after: Option<String>,
-    pub body: Value,
-}
-
-impl Answer {
-    pub fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
-
-    /// `{"error":{"code":…,"message":…}}` and nothing else.
-    pub fn is_envelope(&self, code: &str) -> bool {
-        let only_error = self.body.as_object().is_some_and(|o| o.len() == 1);
-        let err = &self.body["error"];
-        only_error
-            && err.as_object().is_some_and(|o| o.len() == 2)
-            && err["code"] == code
-            && err["message"].as_str().is_some_and(|m| !m.is_empty())
-    }
-}
-
 pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(20))
         .build()
-}
-
-/// Send; `None` on a transport error (connection refused, timeout).
-pub fn try_send(req: ureq::Request, body: Option<Value>) -> Option<Answer> {
-    let res = match body {
-        Some(b) => req.send_json(b),
-        None => req.call(),
-    };
-    let res = match res {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(ureq::Error::Transport(_)) => return None,
-    };
-    let status = res.status();
-    let retry_after = res.header("retry-after").map(str::to_owned);
-    let text = res.into_string().unwrap_or_default();
-    Some(Answer {
-        status,
-        retry_after,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-    })
-}
-
-pub fn send(req: ureq::Request, body: Option<Value>) -> Answer {
-    try_send(req, body).expect("transport error")
 }
 
 pub fn login(agent: &ureq::Agent, p: &Proc) -> String {
