@@ -87,9 +87,21 @@ impl TenantDirectory for HashMap<TenantId, String> {
     }
 }
 
-impl TenantDirectory for SqlKeyStore {
+/// The portal's `tenants` table. It belongs to the portal (the reference server), not to the key
+/// store, so this service reads it with its own query.
+#[derive(Clone)]
+struct PortalTenants(idunox_keys_sqlx::sqlx::AnyPool);
+
+impl TenantDirectory for PortalTenants {
     async fn name(&self, id: &TenantId) -> Result<Option<String>, String> {
-        self.tenant_name(id).await.map_err(|e| error_chain(&e))
+        use idunox_keys_sqlx::sqlx::{self, Row};
+        let row = sqlx::query("SELECT name FROM tenants WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.0)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        row.map(|r| r.try_get::<String, _>("name").map_err(|e| error_chain(&e)))
+            .transpose()
     }
 }
 
@@ -215,21 +227,24 @@ async fn run_on_database(args: &Args, url: &str, format: KeyFormat) -> Result<()
         .await
         .map_err(|e| format!("cannot open the database: {}", error_chain(&e)))?;
     // The portal owns the schema; refuse to start on a database it has never set up.
-    idunox_keys_sqlx::sqlx::query("SELECT key_id FROM credentials WHERE 1 = 0")
-        .fetch_optional(&pool)
-        .await
-        .map_err(|e| {
-            format!(
-                "the database has no portal schema ({}): start the reference-server on it once \
+    idunox_keys_sqlx::sqlx::query(
+        "SELECT c.key_id, t.name FROM credentials c, tenants t WHERE 1 = 0",
+    )
+    .fetch_optional(&pool)
+    .await
+    .map_err(|e| {
+        format!(
+            "the database has no portal schema ({}): start the reference-server on it once \
                  (or run `reference-server tenant add …`), which applies it",
-                error_chain(&e)
-            )
-        })?;
+            error_chain(&e)
+        )
+    })?;
+    let tenants = PortalTenants(pool.clone());
     let store = SqlKeyStore::new(pool);
     let app = if args.no_auth {
-        routes(store.clone())
+        routes(tenants)
     } else {
-        router(Verifier::new(store.clone(), format.clone()), store.clone())
+        router(Verifier::new(store.clone(), format.clone()), tenants)
     };
     let (listener, url) = listen(args.port).await?;
     say(&format!(

@@ -23,6 +23,12 @@ fn data_api_verifies_the_portal_database() {
     let (keys, issued) = rt.block_on(async {
         let pool = connect(&url, &PoolSettings::default()).await.unwrap();
         migrate(&pool, Backend::Sqlite).await.unwrap();
+        // The portal's own table (the reference server's migrations make it; this test stands
+        // in for the portal with the one table the data API reads).
+        sqlx::query("CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, 0)")
             .bind(tenant.as_str())
             .bind("SQLite Partner")

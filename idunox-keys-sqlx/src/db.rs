@@ -1,9 +1,13 @@
-//! Connecting to the portal's database and applying its schema.
+//! Connecting to the key database and applying the key store's schema.
 //!
 //! One pool type, sqlx's [`AnyPool`], serves SQLite (`sqlite:…`) and PostgreSQL
-//! (`postgres://…`). The schema is the reference server's whole migration set
-//! (`migrations/sqlite`, `migrations/postgres`), embedded here so that the server, its
-//! provisioning commands and any tower service apply the same, single history.
+//! (`postgres://…`). The key store owns the `credentials` table and what its change feed needs
+//! (`migrations/sqlite`, `migrations/postgres`, embedded here); an application that shares the
+//! database (the reference server's portal) keeps its own tables in its own migrations.
+//!
+//! Both migration sets record themselves in sqlx's one `_sqlx_migrations` table, so each
+//! [`Migrator`] here ignores versions it does not know (`ignore_missing`): the key store's
+//! versions start at `20261201000001`, and an application's must not collide with them.
 
 use std::time::Duration;
 
@@ -135,11 +139,19 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<AnyPool, sqlx
         .await
 }
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+// `ignore_missing`: the same `_sqlx_migrations` table also records the migrations of an
+// application sharing the database (and, on databases made by 0.1, its single all-tables one).
+static SQLITE_MIGRATIONS: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("migrations/sqlite")
+};
+static POSTGRES_MIGRATIONS: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("migrations/postgres")
+};
 
-/// The embedded migrations of `backend`: the whole portal schema (tenants, users, credentials,
-/// login failures, audit log).
+/// The key store's embedded migrations for `backend`: the `credentials` table and its change
+/// feed. They ignore versions recorded by other migration sets on the same database.
 pub fn migrator(backend: Backend) -> &'static Migrator {
     match backend {
         Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -147,8 +159,10 @@ pub fn migrator(backend: Backend) -> &'static Migrator {
     }
 }
 
-/// Apply the embedded migrations of `backend` that `pool` lacks (idempotent; on PostgreSQL,
-/// concurrent callers serialise on sqlx's advisory lock).
+/// Apply the key store's embedded migrations for `backend` that `pool` lacks (idempotent; on
+/// PostgreSQL, concurrent callers serialise on sqlx's advisory lock). A database made by 0.1
+/// (one migration creating every portal table) upgrades in place: the table exists already and
+/// is kept with its rows.
 ///
 /// # Errors
 /// When a migration fails, or the database holds a migration this build does not know.

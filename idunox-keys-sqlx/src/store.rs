@@ -111,20 +111,6 @@ impl SqlKeyStore {
         self.touches.flush().await
     }
 
-    /// The display name of a tenant, from the portal's `tenants` table.
-    ///
-    /// # Errors
-    /// [`StoreError::Backend`].
-    pub async fn tenant_name(&self, tenant_id: &TenantId) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT name FROM tenants WHERE id = $1")
-            .bind(tenant_id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.map(|r| r.try_get::<String, _>("name").map_err(backend))
-            .transpose()
-    }
-
     async fn find_owned(
         &self,
         tenant_id: &TenantId,

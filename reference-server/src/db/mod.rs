@@ -1,10 +1,11 @@
 //! The database: one `rocket_db_pools` pool of sqlx's `Any` driver, so the same binary runs on
 //! SQLite (the default, embedded) and PostgreSQL (`postgres://…`).
 //!
-//! The key store, the schema and the portable-SQL helpers live in [`idunox_keys_sqlx`], so a
-//! tower service outside Rocket reads the same database the same way; this module wraps the pool
-//! `rocket_db_pools` manages in that crate's [`SqlKeyStore`] and adds the portal's own tables
-//! (tenants and users, login throttling, audit trail).
+//! The key store, its `credentials` table and the portable-SQL helpers live in
+//! [`idunox_keys_sqlx`], so a tower service outside Rocket reads the same database the same way;
+//! this module wraps the pool `rocket_db_pools` manages in that crate's [`SqlKeyStore`] and owns
+//! the portal's own tables (tenants and users, login throttling, audit trail) and their
+//! migrations (`reference-server/migrations/`, see [`migrator`]).
 //!
 //! SQL here is portable: times are `BIGINT` Unix seconds, ids `TEXT`, placeholders `$1…`.
 //! Nullable values are never bound as SQL `NULL` arguments (sqlx 0.7's `Any` driver sends a
@@ -77,12 +78,37 @@ impl SqlDb {
         Ok(Self { pool, backend })
     }
 
-    /// Apply the embedded migrations of this backend ([`idunox_keys_sqlx::migrate`]).
+    /// Apply the key store's migrations ([`idunox_keys_sqlx::migrate`]: the `credentials`
+    /// table and its change feed), then the portal's own ([`migrator`]: tenants, users,
+    /// throttling, audit trail, …).
     ///
     /// # Errors
     /// When a migration fails.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        idunox_keys_sqlx::migrate(&self.pool, self.backend).await
+        idunox_keys_sqlx::migrate(&self.pool, self.backend).await?;
+        migrator(self.backend).run(&self.pool).await
+    }
+}
+
+// `ignore_missing`: the key store's migrations record themselves in the same `_sqlx_migrations`
+// table, and so did the single all-tables migration (20261127000001) of databases made by 0.1.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("migrations/sqlite")
+};
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("migrations/postgres")
+};
+
+/// The portal's own embedded migrations for `backend` (`reference-server/migrations/`):
+/// tenants, users, sign-in throttling, audit trail. The key store's table comes from
+/// [`idunox_keys_sqlx::migrate`]; [`SqlDb::migrate`] applies both.
+pub fn migrator(backend: Backend) -> &'static sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        // `Backend` is non-exhaustive; PostgreSQL is the only other backend there is.
+        _ => &POSTGRES_MIGRATIONS,
     }
 }
 
