@@ -44,7 +44,7 @@ fn cold_fixture() -> Cold {
     let phc = hasher.hash(key.secret_bytes()).expect("hash");
     let store = Arc::new(MemoryStore::new());
     let now = OffsetDateTime::now_utc();
-    block_ready(store.insert(credential(key.key_id(), &format, phc.clone(), now)))
+    block_ready(store.insert(credential(key.key_id(), &format, phc.clone(), now), None))
         .expect("fresh id");
     // Cache off: every verification is cold (argon2 on tokio's blocking pool, as in a server).
     let verifier = Verifier::builder(store, format).cache_capacity(0).build();
@@ -82,6 +82,8 @@ fn credential(
         replaced_by: None,
         replaces: None,
         last_used_at: None,
+        scopes: None,
+        allowed_ips: None,
     }
 }
 

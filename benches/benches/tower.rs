@@ -88,20 +88,25 @@ fn setup() -> Setup {
         for i in 0..STORE_KEYS {
             let id = key_id(i);
             store
-                .insert(Credential {
-                    key_id: id,
-                    tenant_id: TenantId::new(format!("tenant-{:05}", i % 10_000)),
-                    name: Some(format!("key {i}")),
-                    masked_key: format.mask(&id),
-                    secret_hash: filler_hash.clone(),
-                    created_at: now,
-                    expires_at: now + TimeDuration::days(365),
-                    grace_expires_at: None,
-                    revoked_at: None,
-                    replaced_by: None,
-                    replaces: None,
-                    last_used_at: None,
-                })
+                .insert(
+                    Credential {
+                        key_id: id,
+                        tenant_id: TenantId::new(format!("tenant-{:05}", i % 10_000)),
+                        name: Some(format!("key {i}")),
+                        masked_key: format.mask(&id),
+                        secret_hash: filler_hash.clone(),
+                        created_at: now,
+                        expires_at: now + TimeDuration::days(365),
+                        grace_expires_at: None,
+                        revoked_at: None,
+                        replaced_by: None,
+                        replaces: None,
+                        last_used_at: None,
+                        scopes: None,
+                        allowed_ips: None,
+                    },
+                    None,
+                )
                 .await
                 .unwrap();
         }

@@ -132,6 +132,8 @@ fn record(
         replaced_by: None,
         replaces: None,
         last_used_at: None,
+        scopes: None,
+        allowed_ips: None,
     }
 }
 
@@ -165,7 +167,7 @@ pub fn warm_fixture(total: usize, warm: usize) -> WarmFixture {
     for _ in 0..warm {
         let key = format.generate().expect("OS randomness");
         let phc = hasher.hash(key.secret_bytes()).expect("hash");
-        block_ready(store.insert(record(key.key_id(), &tenant, &format, phc, now)))
+        block_ready(store.insert(record(key.key_id(), &tenant, &format, phc, now), None))
             .expect("fresh id");
         let parsed = format.parse(key.expose_secret()).expect("valid");
         let secret = *parsed.secret();
@@ -179,7 +181,7 @@ pub fn warm_fixture(total: usize, warm: usize) -> WarmFixture {
         let id = filler_id(i);
         i += 1;
         let c = record(id, &tenant, &format, filler_hash.clone(), now);
-        if block_ready(store.insert(c)).is_ok() {
+        if block_ready(store.insert(c, None)).is_ok() {
             floor.map.insert(id, [0u8; 32]);
         }
     }

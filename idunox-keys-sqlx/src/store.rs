@@ -52,7 +52,8 @@ use core::fmt;
 use core::future::Future;
 use std::sync::Arc;
 
-use idunox_keys::{Credential, KeyId, KeyStore, Rotation, StoreError, TenantId};
+use idunox_keys::restrictions::IpNet;
+use idunox_keys::{Credential, KeyId, KeyStore, LiveLimit, Patch, Rotation, StoreError, TenantId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
@@ -61,13 +62,27 @@ use crate::portable::{Args, get_opt};
 use crate::touch::{TouchBatch, Touches};
 
 const COLUMNS: &str = "key_id, tenant_id, name, masked_key, secret_hash, created_at, expires_at, \
-    grace_expires_at, revoked_at, replaced_by, replaces, last_used_at";
+    grace_expires_at, revoked_at, replaced_by, replaces, last_used_at, scopes, allowed_ips";
+
+/// `SELECT` of every column by key id (the verification path).
+const FIND_SQL: &str = "SELECT key_id, tenant_id, name, masked_key, secret_hash, created_at, \
+    expires_at, grace_expires_at, revoked_at, replaced_by, replaces, last_used_at, scopes, \
+    allowed_ips FROM credentials WHERE key_id = $1";
+
+/// A key that still verifies at `$now` (active, expiring, grace), for `{now}` = a placeholder.
+fn live(now: &str) -> String {
+    format!(
+        "revoked_at IS NULL AND expires_at > {now} \
+         AND (replaced_by IS NULL OR grace_expires_at > {now})"
+    )
+}
 
 /// A [`KeyStore`] over the portal's database (see the [crate docs](crate)). Cheap to clone:
 /// clones share the pool and the last-used buffer.
 #[derive(Clone)]
 pub struct SqlKeyStore {
     pool: AnyPool,
+    backend: crate::Backend,
     touches: Arc<Touches>,
 }
 
@@ -81,8 +96,10 @@ impl SqlKeyStore {
 
     /// A store whose last-used buffer is written by `batch`'s rules.
     pub fn with_touch_batch(pool: AnyPool, batch: TouchBatch) -> Self {
+        let url = pool.connect_options().database_url.to_string();
         Self {
             touches: Arc::new(Touches::new(pool.clone(), batch)),
+            backend: crate::Backend::from_url(&url).unwrap_or(crate::Backend::Sqlite),
             pool,
         }
     }
@@ -115,7 +132,7 @@ impl SqlKeyStore {
         &self,
         tenant_id: &TenantId,
         key_id: &KeyId,
-    ) -> Result<Option<Credential>, StoreError> {
+    ) -> Result<Option<Arc<Credential>>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM credentials WHERE key_id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql)
             .bind(key_id.as_str())
@@ -123,7 +140,24 @@ impl SqlKeyStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.as_ref().map(|r| self.credential(r)).transpose()
+        row.as_ref()
+            .map(|r| self.credential(r).map(Arc::new))
+            .transpose()
+    }
+
+    /// Whether a credential with this id exists for this tenant.
+    async fn exists(&self, tenant_id: &TenantId, key_id: &KeyId) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "SELECT COUNT(*) AS n FROM credentials WHERE key_id = $1 AND tenant_id = $2",
+        )
+        .bind(key_id.as_str())
+        .bind(tenant_id.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?
+        .try_get::<i64, _>("n")
+        .map_err(backend)?;
+        Ok(n > 0)
     }
 
     /// A row as a credential, with this process's buffered last use laid over it.
@@ -185,6 +219,37 @@ fn credential_from_row(row: &AnyRow) -> Result<Credential, StoreError> {
         replaced_by: get_os("replaced_by")?.as_deref().map(key_id).transpose()?,
         replaces: get_os("replaces")?.as_deref().map(key_id).transpose()?,
         last_used_at: opt_ts(get_oi("last_used_at")?)?,
+        scopes: get_os("scopes")?.map(|s| words(&s).map(str::to_owned).collect()),
+        allowed_ips: get_os("allowed_ips")?
+            .map(|s| {
+                words(&s)
+                    .map(|w| {
+                        w.parse::<IpNet>().map_err(|e| {
+                            StoreError::backend(format!("stored allow-list entry {w:?}: {e}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?,
+    })
+}
+
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(' ').filter(|w| !w.is_empty())
+}
+
+/// Scopes as stored: space-separated.
+fn scopes_text(scopes: Option<&[String]>) -> Option<String> {
+    scopes.map(|s| s.join(" "))
+}
+
+/// An allow-list as stored: space-separated CIDRs.
+fn ips_text(ips: Option<&[IpNet]>) -> Option<String> {
+    ips.map(|l| {
+        l.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
     })
 }
 
@@ -204,6 +269,8 @@ fn insert_statement(c: &Credential) -> (String, Args) {
         a.opt_text(c.replaced_by.map(|k| k.as_str().to_owned())),
         a.opt_text(c.replaces.map(|k| k.as_str().to_owned())),
         a.opt_int(c.last_used_at.map(OffsetDateTime::unix_timestamp)),
+        a.opt_text(scopes_text(c.scopes.as_deref())),
+        a.opt_text(ips_text(c.allowed_ips.as_deref())),
     ];
     let sql = format!(
         "INSERT INTO credentials ({COLUMNS}) VALUES ({})",
@@ -212,37 +279,96 @@ fn insert_statement(c: &Credential) -> (String, Args) {
     (sql, a)
 }
 
+/// The `INSERT` of a credential only while its tenant holds fewer than `limit.max` live keys.
+fn limited_insert_statement(c: &Credential, limit: LiveLimit) -> (String, Args) {
+    let mut b = Args::new();
+    let values = [
+        b.text(c.key_id.as_str()),
+        b.text(c.tenant_id.as_str()),
+        b.opt_text(c.name.clone()),
+        b.text(c.masked_key.clone()),
+        b.text(c.secret_hash.clone()),
+        b.int(c.created_at.unix_timestamp()),
+        b.int(c.expires_at.unix_timestamp()),
+        b.opt_int(c.grace_expires_at.map(OffsetDateTime::unix_timestamp)),
+        b.opt_int(c.revoked_at.map(OffsetDateTime::unix_timestamp)),
+        b.opt_text(c.replaced_by.map(|k| k.as_str().to_owned())),
+        b.opt_text(c.replaces.map(|k| k.as_str().to_owned())),
+        b.opt_int(c.last_used_at.map(OffsetDateTime::unix_timestamp)),
+        b.opt_text(scopes_text(c.scopes.as_deref())),
+        b.opt_text(ips_text(c.allowed_ips.as_deref())),
+    ];
+    let tenant = b.text(c.tenant_id.as_str());
+    let now = b.int(limit.now.unix_timestamp());
+    let max = b.int(i64::try_from(limit.max).unwrap_or(i64::MAX));
+    let sql = format!(
+        "INSERT INTO credentials ({COLUMNS}) SELECT {} \
+         WHERE (SELECT COUNT(*) FROM credentials WHERE tenant_id = {tenant} AND {}) < {max}",
+        values.join(", "),
+        live(&now)
+    );
+    (sql, b)
+}
+
 impl KeyStore for SqlKeyStore {
-    async fn insert(&self, credential: Credential) -> Result<(), StoreError> {
-        let (sql, args) = insert_statement(&credential);
-        match args.query(&sql).execute(&self.pool).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::KeyIdTaken),
-            Err(e) => Err(backend(e)),
+    async fn insert(
+        &self,
+        credential: Credential,
+        limit: Option<LiveLimit>,
+    ) -> Result<(), StoreError> {
+        let Some(limit) = limit else {
+            let (sql, args) = insert_statement(&credential);
+            return match args.query(&sql).execute(&self.pool).await {
+                Ok(_) => Ok(()),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::KeyIdTaken),
+                Err(e) => Err(backend(e)),
+            };
+        };
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if self.backend == crate::Backend::Postgres {
+            // Serialise the count and the insert per tenant (SQLite serialises every writer).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('idunox-live:' || $1))")
+                .bind(credential.tenant_id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let (sql, args) = limited_insert_statement(&credential, limit);
+        let inserted = match args.query(&sql).execute(&mut *tx).await {
+            Ok(done) => done.rows_affected(),
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::KeyIdTaken),
+            Err(e) => return Err(backend(e)),
+        };
+        tx.commit().await.map_err(backend)?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::LimitReached)
         }
     }
 
-    /// One query by the unique index on `key_id`; never cached.
+    /// One query by the unique index on `key_id` (constant SQL text).
     fn find(
         &self,
         key_id: &KeyId,
-    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Option<Arc<Credential>>, StoreError>> + Send {
         let key_id = *key_id;
         async move {
-            let sql = format!("SELECT {COLUMNS} FROM credentials WHERE key_id = $1");
-            let row = sqlx::query(&sql)
+            let row = sqlx::query(FIND_SQL)
                 .bind(key_id.as_str())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-            row.as_ref().map(|r| self.credential(r)).transpose()
+            row.as_ref()
+                .map(|r| self.credential(r).map(Arc::new))
+                .transpose()
         }
     }
 
     fn list(
         &self,
         tenant_id: &TenantId,
-    ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Vec<Arc<Credential>>, StoreError>> + Send {
         let tenant_id = tenant_id.clone();
         async move {
             let sql = format!(
@@ -254,7 +380,32 @@ impl KeyStore for SqlKeyStore {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-            rows.iter().map(|r| self.credential(r)).collect()
+            rows.iter()
+                .map(|r| self.credential(r).map(Arc::new))
+                .collect()
+        }
+    }
+
+    fn count_live(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        let tenant_id = tenant_id.clone();
+        async move {
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM credentials WHERE tenant_id = $1 AND {}",
+                live("$2")
+            );
+            let n = sqlx::query(&sql)
+                .bind(tenant_id.as_str())
+                .bind(now.unix_timestamp())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?
+                .try_get::<i64, _>("n")
+                .map_err(backend)?;
+            Ok(usize::try_from(n).unwrap_or(0))
         }
     }
 
@@ -311,7 +462,7 @@ impl KeyStore for SqlKeyStore {
         tenant_id: &TenantId,
         key_id: &KeyId,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<Credential, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Arc<Credential>, StoreError>> + Send {
         let tenant_id = tenant_id.clone();
         let key_id = *key_id;
         async move {
@@ -328,6 +479,87 @@ impl KeyStore for SqlKeyStore {
             self.find_owned(&tenant_id, &key_id)
                 .await?
                 .ok_or(StoreError::NotFound)
+        }
+    }
+
+    fn update(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        patch: &Patch,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Arc<Credential>, StoreError>> + Send {
+        let tenant_id = tenant_id.clone();
+        let key_id = *key_id;
+        let patch = patch.clone();
+        async move {
+            if !patch.is_empty() {
+                let mut a = Args::new();
+                let mut sets = Vec::new();
+                if let Some(name) = &patch.name {
+                    sets.push(format!("name = {}", a.opt_text(name.clone())));
+                }
+                if let Some(scopes) = &patch.scopes {
+                    sets.push(format!(
+                        "scopes = {}",
+                        a.opt_text(scopes_text(scopes.as_deref()))
+                    ));
+                }
+                if let Some(ips) = &patch.allowed_ips {
+                    sets.push(format!(
+                        "allowed_ips = {}",
+                        a.opt_text(ips_text(ips.as_deref()))
+                    ));
+                }
+                let id = a.text(key_id.as_str());
+                let tenant = a.text(tenant_id.as_str());
+                let now = a.int(now.unix_timestamp());
+                let sql = format!(
+                    "UPDATE credentials SET {} WHERE key_id = {id} AND tenant_id = {tenant} AND {}",
+                    sets.join(", "),
+                    live(&now)
+                );
+                let done = a.query(&sql).execute(&self.pool).await.map_err(backend)?;
+                if done.rows_affected() != 1 {
+                    return Err(if self.exists(&tenant_id, &key_id).await? {
+                        StoreError::Conflict
+                    } else {
+                        StoreError::NotFound
+                    });
+                }
+            }
+            let found = self.find_owned(&tenant_id, &key_id).await?;
+            match found {
+                Some(c) if patch.is_empty() && !idunox_keys::store::is_live(&c, now) => {
+                    Err(StoreError::Conflict)
+                }
+                Some(c) => Ok(c),
+                None => Err(StoreError::NotFound),
+            }
+        }
+    }
+
+    fn revoke_all(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<KeyId>, StoreError>> + Send {
+        let tenant_id = tenant_id.clone();
+        async move {
+            let sql = format!(
+                "UPDATE credentials SET revoked_at = $1 WHERE tenant_id = $2 AND {} \
+                 RETURNING key_id",
+                live("$1")
+            );
+            let rows = sqlx::query(&sql)
+                .bind(now.unix_timestamp())
+                .bind(tenant_id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            rows.iter()
+                .map(|r| key_id(&r.try_get::<String, _>("key_id").map_err(backend)?))
+                .collect()
         }
     }
 
@@ -353,25 +585,16 @@ impl KeyStore for SqlKeyStore {
         }
     }
 
-    /// Buffers only (see [`TouchBatch`]) and never waits for the database — unless no tokio
-    /// runtime is at hand to run the background writer, in which case it writes the buffer here.
-    fn touch(
-        &self,
-        used: &[(KeyId, OffsetDateTime)],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let full = !used.is_empty() && self.touches.add(used);
-        async move {
-            if self.touches.buffered() == 0 {
-                return Ok(());
-            }
-            if self.touches.ensure_flusher() {
-                if full {
-                    self.touches.wake();
-                }
-                Ok(())
-            } else {
-                self.touches.flush().await
-            }
+    /// Buffers only (see [`TouchBatch`]) and never waits for the database: the background
+    /// writer (started on the first call inside a tokio runtime) writes the buffer; without a
+    /// runtime the entries wait for [`flush`](SqlKeyStore::flush).
+    fn touch(&self, used: &[(KeyId, OffsetDateTime)]) {
+        if used.is_empty() {
+            return;
+        }
+        let full = self.touches.add(used);
+        if self.touches.ensure_flusher() && full {
+            self.touches.wake();
         }
     }
 }

@@ -74,6 +74,8 @@ fn credential(tenant: &str) -> Credential {
         replaced_by: None,
         replaces: None,
         last_used_at: None,
+        scopes: None,
+        allowed_ips: None,
     }
 }
 
@@ -98,15 +100,12 @@ async fn touches_are_buffered_then_written_in_one_batch(b: Backend) {
     // 450 keys: three statements (200 keys each), one transaction.
     let creds: Vec<Credential> = (0..450).map(|_| credential("t1")).collect();
     for c in &creds {
-        store.insert(c.clone()).await.unwrap();
+        store.insert(c.clone(), None).await.unwrap();
     }
     let later = NOW + Duration::hours(5);
     let used: Vec<_> = creds.iter().map(|c| (c.key_id, later)).collect();
-    store.touch(&used).await.unwrap();
-    store
-        .touch(&[(creds[0].key_id, NOW + Duration::hours(1))])
-        .await
-        .unwrap();
+    store.touch(&used);
+    store.touch(&[(creds[0].key_id, NOW + Duration::hours(1))]);
     assert_eq!(store.pending_touches(), 450);
     // Not written yet, but this store already reads its own last-used times.
     assert_eq!(stored_last_used(&pool, &creds[0]).await, None);
@@ -137,7 +136,7 @@ async fn touches_are_buffered_then_written_in_one_batch(b: Backend) {
         );
     }
     // Only forward.
-    store.touch(&[(creds[0].key_id, NOW)]).await.unwrap();
+    store.touch(&[(creds[0].key_id, NOW)]);
     store.flush().await.unwrap();
     assert_eq!(
         stored_last_used(&pool, &creds[0]).await,
@@ -156,10 +155,10 @@ async fn the_background_writer_honours_age_and_size(b: Backend) {
     let store = SqlKeyStore::with_touch_batch(pool.clone(), batch);
     let creds: Vec<Credential> = (0..4).map(|_| credential("t1")).collect();
     for c in &creds {
-        store.insert(c.clone()).await.unwrap();
+        store.insert(c.clone(), None).await.unwrap();
     }
     // Age: one key, written within max_age (plus one write).
-    store.touch(&[(creds[0].key_id, NOW)]).await.unwrap();
+    store.touch(&[(creds[0].key_id, NOW)]);
     let t0 = std::time::Instant::now();
     while stored_last_used(&pool, &creds[0]).await.is_none() {
         assert!(
@@ -179,7 +178,7 @@ async fn the_background_writer_honours_age_and_size(b: Backend) {
     };
     let store = SqlKeyStore::with_touch_batch(pool.clone(), big);
     let used: Vec<_> = creds[1..].iter().map(|c| (c.key_id, NOW)).collect();
-    store.touch(&used).await.unwrap();
+    store.touch(&used);
     let t0 = std::time::Instant::now();
     while stored_last_used(&pool, &creds[3]).await.is_none() {
         assert!(
@@ -242,12 +241,14 @@ async fn outdated_hashes_are_upgraded_at_the_next_cold_verification(b: Backend) 
     let verifier = Verifier::builder(store.clone(), format.clone())
         .clock(clock.clone())
         .cache_capacity(0)
-        .upgrade_hashes(stronger.clone())
+        .budget(idunox_keys::HashBudget::new(stronger.params(), Default::default()).unwrap())
+        .upgrade_hashes(true)
         .build();
     let tenant = TenantId::new("ten_upgrade");
     let issued = keys.create(&tenant, None, None).await.unwrap();
     let id = issued.credential.key_id;
-    let stored = |s: SqlKeyStore| async move { s.find(&id).await.unwrap().unwrap().secret_hash };
+    let stored =
+        |s: SqlKeyStore| async move { s.find(&id).await.unwrap().unwrap().secret_hash.clone() };
     let before = stored(store.clone()).await;
     assert!(before.contains("m=1024"), "{before}");
     verifier

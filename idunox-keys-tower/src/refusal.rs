@@ -124,11 +124,10 @@ impl JsonRefusal {
     }
 
     fn rebuild(&mut self) {
-        let text = format!(
-            "ApiKey realm=\"{}\", header=\"{}\"",
-            self.realm, self.header
-        );
-        // `quotable` leaves only visible ASCII and spaces, which a header value always accepts.
+        let text = Refusal::Missing
+            .challenge(&self.realm, &self.header)
+            .unwrap_or_default();
+        // The challenge keeps only visible ASCII and spaces, which a header value accepts.
         self.www_authenticate =
             HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static("ApiKey"));
     }
@@ -151,20 +150,34 @@ impl fmt::Debug for JsonRefusal {
 }
 
 impl<B: From<Bytes>> OnRefusal<B> for JsonRefusal {
+    /// The core's one HTTP face of a refusal ([`Refusal::http_status`], [`Refusal::code`], its
+    /// sentence, [`Refusal::challenge`]) with this hook's realm, header name and `Retry-After`.
     fn on_refusal(&self, refusal: &Refusal) -> Response<B> {
-        let (status, extra) = if refusal.is_unavailable() {
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                (RETRY_AFTER, self.retry_after.clone()),
-            )
-        } else {
-            (
-                StatusCode::UNAUTHORIZED,
-                (WWW_AUTHENTICATE, self.www_authenticate.clone()),
-            )
+        let status = StatusCode::from_u16(refusal.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match refusal {
+            // The one sentence that names the header: say the one this layer reads.
+            Refusal::Missing => format!("An API key is required in the {} header.", self.header),
+            other => other.to_string(),
         };
-        let mut res = error_response(status, refusal.code(), &refusal.to_string());
-        res.headers_mut().insert(extra.0, extra.1);
+        let mut res = error_response(status, refusal.code(), &message);
+        if refusal.is_unavailable() {
+            let retry = match refusal.retry_after() {
+                Some(secs) if secs > 1 => HeaderValue::from(secs),
+                _ => self.retry_after.clone(),
+            };
+            res.headers_mut().insert(RETRY_AFTER, retry);
+        } else if let Some(value) = match refusal {
+            // The common challenges are built once.
+            Refusal::Missing | Refusal::Invalid(_) | Refusal::Revoked | Refusal::Expired => {
+                Some(self.www_authenticate.clone())
+            }
+            other => other
+                .challenge(&self.realm, &self.header)
+                .and_then(|c| HeaderValue::try_from(c).ok()),
+        } {
+            res.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
         res
     }
 }
@@ -235,7 +248,8 @@ mod tests {
         assert_eq!(s, r#"a\"b\\c\u000ad é"#);
         assert_eq!(quotable("a\"b\\c\r\né d"), "abc d");
         let r = JsonRefusal::new().realm("x\"y").header("X-Key");
-        let res: Response<Bytes> = r.on_refusal(&Refusal::Invalid);
+        let res: Response<Bytes> =
+            r.on_refusal(&Refusal::Invalid(idunox_keys::InvalidKey::WrongSecret));
         assert_eq!(
             res.headers()[WWW_AUTHENTICATE],
             r#"ApiKey realm="xy", header="X-Key""#
@@ -246,7 +260,7 @@ mod tests {
     fn unavailable_is_503_with_retry_after() {
         let res: Response<Bytes> = JsonRefusal::new()
             .retry_after(5)
-            .on_refusal(&Refusal::Overloaded);
+            .on_refusal(&Refusal::Overloaded(idunox_keys::Overload::KeyBusy));
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[RETRY_AFTER], "5");
         assert!(res.headers().get(WWW_AUTHENTICATE).is_none());

@@ -67,7 +67,7 @@ use std::sync::Arc;
 use http::header::{Entry, HeaderMap, HeaderName};
 use http::{Request, Response};
 use idunox_keys::key::MAX_KEY_LEN;
-use idunox_keys::{KeyStore, Refusal, VerifiedKey, Verifier};
+use idunox_keys::{InvalidKey, KeyStore, ParseError, Refusal, VerifiedKey, Verifier};
 use tower_service::Service;
 use zeroize::Zeroizing;
 
@@ -201,14 +201,21 @@ fn presented_key(
     }
     if several {
         // Which one would we pick? Neither: a client sending two keys is confused or probing.
-        return Err(Refusal::Invalid);
+        return Err(Refusal::Invalid(InvalidKey::SeveralValues));
     }
     let bytes = entry.get().as_bytes();
     if bytes.is_empty() {
         return Err(Refusal::Missing);
     }
-    if bytes.len() != key_len || bytes.len() > MAX_KEY_LEN || !bytes.is_ascii() {
-        return Err(Refusal::Invalid);
+    if bytes.len() != key_len || bytes.len() > MAX_KEY_LEN {
+        return Err(Refusal::Invalid(InvalidKey::Malformed(
+            ParseError::BadLength,
+        )));
+    }
+    if !bytes.is_ascii() {
+        return Err(Refusal::Invalid(InvalidKey::Malformed(
+            ParseError::BadCharacter,
+        )));
     }
     let mut presented = Presented {
         bytes: Zeroizing::new([0; MAX_KEY_LEN]),

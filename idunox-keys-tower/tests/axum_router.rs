@@ -14,8 +14,8 @@ use axum::{Json, Router};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use idunox_keys::time::{Duration, OffsetDateTime};
 use idunox_keys::{
-    Credential, HashParams, KeyFormat, KeyId, KeyManager, KeyStore, ManualClock, MemoryStore,
-    Refusal, Rotation, SecretHasher, Status, StoreError, TenantId, Verifier,
+    Credential, HashParams, KeyFormat, KeyId, KeyManager, KeyStore, LiveLimit, ManualClock,
+    MemoryStore, Patch, Refusal, Rotation, SecretHasher, Status, StoreError, TenantId, Verifier,
 };
 use idunox_keys_tower::{ApiKeyLayer, JsonRefusal, OnRefusal, Verified};
 use serde_json::{Value, json};
@@ -447,13 +447,16 @@ async fn overload_of_cold_verification_answers_503_and_never_hangs() {
 struct DownStore;
 
 impl KeyStore for DownStore {
-    async fn insert(&self, _: Credential) -> Result<(), StoreError> {
+    async fn insert(&self, _: Credential, _: Option<LiveLimit>) -> Result<(), StoreError> {
         Err(StoreError::backend("down"))
     }
-    async fn find(&self, _: &KeyId) -> Result<Option<Credential>, StoreError> {
+    async fn find(&self, _: &KeyId) -> Result<Option<Arc<Credential>>, StoreError> {
         Err(StoreError::backend("connection refused"))
     }
-    async fn list(&self, _: &TenantId) -> Result<Vec<Credential>, StoreError> {
+    async fn list(&self, _: &TenantId) -> Result<Vec<Arc<Credential>>, StoreError> {
+        Err(StoreError::backend("down"))
+    }
+    async fn count_live(&self, _: &TenantId, _: OffsetDateTime) -> Result<usize, StoreError> {
         Err(StoreError::backend("down"))
     }
     async fn rotate(&self, _: Rotation) -> Result<(), StoreError> {
@@ -463,16 +466,23 @@ impl KeyStore for DownStore {
         &self,
         _: &TenantId,
         _: &KeyId,
-        _: idunox_keys::time::OffsetDateTime,
-    ) -> Result<Credential, StoreError> {
+        _: OffsetDateTime,
+    ) -> Result<Arc<Credential>, StoreError> {
         Err(StoreError::backend("down"))
     }
-    async fn touch(
+    async fn update(
         &self,
-        _: &[(KeyId, idunox_keys::time::OffsetDateTime)],
-    ) -> Result<(), StoreError> {
+        _: &TenantId,
+        _: &KeyId,
+        _: &Patch,
+        _: OffsetDateTime,
+    ) -> Result<Arc<Credential>, StoreError> {
         Err(StoreError::backend("down"))
     }
+    async fn revoke_all(&self, _: &TenantId, _: OffsetDateTime) -> Result<Vec<KeyId>, StoreError> {
+        Err(StoreError::backend("down"))
+    }
+    fn touch(&self, _: &[(KeyId, OffsetDateTime)]) {}
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
 //! The stored record of one API key: everything but its secret.
 
 use core::fmt;
+use std::net::IpAddr;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::key::KeyId;
+use crate::restrictions::{self, IpNet};
 use crate::status::Status;
 use crate::tenant::TenantId;
 
@@ -38,12 +40,38 @@ pub struct Credential {
     pub replaces: Option<KeyId>,
     /// Last accepted use (coalesced: updated at most once per interval).
     pub last_used_at: Option<OffsetDateTime>,
+    /// The scopes this key carries (a non-empty subset of the catalogue), or `None` for an
+    /// unrestricted key (see [`restrictions`](crate::restrictions)).
+    pub scopes: Option<Vec<String>>,
+    /// The networks this key may be used from (1 to 50), or `None` for any address.
+    pub allowed_ips: Option<Vec<IpNet>>,
 }
 
 impl Credential {
     /// The status at `now` (see [`Status::of`]).
     pub fn status_at(&self, now: OffsetDateTime, expiring_window: Duration) -> Status {
         Status::of(self, now, expiring_window)
+    }
+
+    /// Whether the key may be used from `addr`: no allow-list, or `addr` inside one of its
+    /// networks (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn allows_ip(&self, addr: IpAddr) -> bool {
+        self.allowed_ips
+            .as_deref()
+            .is_none_or(|list| restrictions::allows(list, addr))
+    }
+
+    /// Whether the key carries `scope`: an unrestricted key carries every scope; a restricted
+    /// one only those it lists (exact match).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes
+            .as_deref()
+            .is_none_or(|list| list.iter().any(|s| s == scope))
+    }
+
+    /// Whether the key is restricted at all (scopes or an allow-list).
+    pub fn is_restricted(&self) -> bool {
+        self.scopes.is_some() || self.allowed_ips.is_some()
     }
 
     /// Whole days until `expires_at` (rounded up), or `None` once revoked or expired.
@@ -76,6 +104,8 @@ impl fmt::Debug for Credential {
             .field("replaced_by", &self.replaced_by)
             .field("replaces", &self.replaces)
             .field("last_used_at", &self.last_used_at)
+            .field("scopes", &self.scopes)
+            .field("allowed_ips", &self.allowed_ips)
             .finish_non_exhaustive()
     }
 }

@@ -220,6 +220,22 @@ impl KeyFormat {
     pub fn generate_with_id(&self, key_id: KeyId) -> Result<ApiKey, RandomnessError> {
         let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
         fill_base62(secret.as_mut_slice())?;
+        Ok(self.assemble(key_id, &secret))
+    }
+
+    /// `key`'s secret under a freshly drawn key id: what a store's id collision calls for, since
+    /// the stored hash covers the secret only and need not be computed again.
+    ///
+    /// # Errors
+    /// When the operating system's random number generator fails.
+    pub fn with_new_id(&self, key: &ApiKey) -> Result<ApiKey, RandomnessError> {
+        let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
+        secret.copy_from_slice(key.secret_bytes());
+        Ok(self.assemble(KeyId::random()?, &secret))
+    }
+
+    /// The key text for `key_id` and `secret` (base62), with its checksum.
+    fn assemble(&self, key_id: KeyId, secret: &[u8; SECRET_LEN]) -> ApiKey {
         let mut text = Zeroizing::new(String::with_capacity(self.key_len()));
         text.push_str(&self.head);
         text.push_str(key_id.as_str());
@@ -228,11 +244,11 @@ impl KeyFormat {
         text.push_str(core::str::from_utf8(secret.as_slice()).unwrap_or_default());
         let sum = base62::checksum(text.as_bytes());
         text.push_str(core::str::from_utf8(&sum).unwrap_or_default());
-        Ok(ApiKey {
+        ApiKey {
             text,
             key_id,
             mask: self.mask(&key_id),
-        })
+        }
     }
 
     /// Parse a presented key. Checks, in order and without touching any store: length bound,

@@ -4,29 +4,36 @@
 
 mod base62;
 mod blocking;
+pub mod budget;
 mod cache;
 pub mod clock;
 mod credential;
 mod error;
+pub mod feed;
 mod generate;
 pub mod hash;
 pub mod key;
 pub mod lifecycle;
+pub mod restrictions;
 pub mod status;
 pub mod store;
 mod tenant;
 pub mod verify;
 
+pub use budget::{BudgetSettings, HashBudget, Priority};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::Credential;
 pub use error::{
-    FormatError, HashError, ManageError, ParseError, RandomnessError, Refusal, StoreError,
+    BudgetError, FormatError, HashError, InvalidKey, ManageError, Overload, ParseError,
+    RandomnessError, Refusal, StoreError,
 };
+pub use feed::{ChangeFeed, FeedSubscriber};
 pub use hash::{HashParams, SecretHasher};
 pub use key::{ApiKey, KeyFormat, KeyId, PresentedKey};
-pub use lifecycle::{Issued, KeyManager, Policy, Rotated};
+pub use lifecycle::{Issued, KeyChanges, KeyManager, NewKey, Policy, RotateOptions, Rotated};
+pub use restrictions::IpNet;
 pub use status::Status;
-pub use store::{Immediate, KeyStore, MemoryStore, Rotation};
+pub use store::{Immediate, KeyStore, LiveLimit, MemoryStore, Patch, Rotation};
 pub use tenant::TenantId;
 pub use verify::{VerifiedKey, Verifier, VerifierBuilder};
 

@@ -32,19 +32,21 @@
 //! ```
 
 use core::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
-use zeroize::Zeroizing;
 
-use crate::blocking::{ColdLimiter, default_cold_limit, run_blocking};
+use crate::blocking::{ColdLimiter, default_cold_limit};
+use crate::budget::{BudgetSettings, HashBudget, Priority};
 use crate::cache::{Warm, WarmCache};
 use crate::clock::{Clock, SystemClock};
 use crate::credential::Credential;
-use crate::error::{RandomnessError, Refusal};
-use crate::hash::SecretHasher;
-use crate::key::{KeyFormat, KeyId, PresentedKey, SECRET_LEN};
+use crate::error::{BudgetError, InvalidKey, Overload, RandomnessError, Refusal};
+use crate::hash::HashParams;
+use crate::key::{KeyFormat, KeyId, PresentedKey};
 use crate::lifecycle::Policy;
+use crate::restrictions::IpNet;
 use crate::status::Status;
 use crate::store::{Immediate, KeyStore};
 use crate::tenant::TenantId;
@@ -80,6 +82,52 @@ impl VerifiedKey {
     pub fn name(&self) -> Option<&str> {
         self.record.name.as_deref()
     }
+
+    /// The scopes the key carries, or `None` for an unrestricted key.
+    pub fn scopes(&self) -> Option<&[String]> {
+        self.record.scopes.as_deref()
+    }
+
+    /// The networks the key may be used from, or `None` for any address.
+    pub fn allowed_ips(&self) -> Option<&[IpNet]> {
+        self.record.allowed_ips.as_deref()
+    }
+
+    /// Whether the key carries `scope` (an unrestricted key carries every scope).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.record.has_scope(scope)
+    }
+
+    /// Whether the key may be used from `addr` (no allow-list, or inside it).
+    pub fn allows_ip(&self, addr: IpAddr) -> bool {
+        self.record.allows_ip(addr)
+    }
+
+    /// [`Refusal::IpNotAllowed`] unless the key may be used from `addr`.
+    ///
+    /// # Errors
+    /// [`Refusal::IpNotAllowed`].
+    pub fn check_ip(&self, addr: IpAddr) -> Result<(), Refusal> {
+        if self.allows_ip(addr) {
+            Ok(())
+        } else {
+            Err(Refusal::IpNotAllowed)
+        }
+    }
+
+    /// [`Refusal::InsufficientScope`] unless the key carries `scope`.
+    ///
+    /// # Errors
+    /// [`Refusal::InsufficientScope`] naming `scope`.
+    pub fn require_scope(&self, scope: &str) -> Result<(), Refusal> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(Refusal::InsufficientScope {
+                scope: scope.to_owned(),
+            })
+        }
+    }
 }
 
 impl PartialEq for VerifiedKey {
@@ -91,6 +139,8 @@ impl PartialEq for VerifiedKey {
             && self.grace_expires_at == other.grace_expires_at
             && self.masked_key() == other.masked_key()
             && self.name() == other.name()
+            && self.scopes() == other.scopes()
+            && self.allowed_ips() == other.allowed_ips()
     }
 }
 
@@ -106,6 +156,8 @@ impl fmt::Debug for VerifiedKey {
             .field("grace_expires_at", &self.grace_expires_at)
             .field("masked_key", &self.masked_key())
             .field("name", &self.name())
+            .field("scopes", &self.scopes())
+            .field("allowed_ips", &self.allowed_ips())
             .finish()
     }
 }
@@ -119,7 +171,8 @@ pub struct VerifierBuilder<S> {
     cache_capacity: usize,
     cold_limit: usize,
     touch_every: Duration,
-    upgrade: Option<SecretHasher>,
+    upgrade: bool,
+    budget: Option<HashBudget>,
 }
 
 impl<S: KeyStore> VerifierBuilder<S> {
@@ -158,14 +211,23 @@ impl<S: KeyStore> VerifierBuilder<S> {
         self
     }
 
-    /// After a successful cold verification, replace a stored hash made with weaker argon2
-    /// parameters than `hasher`'s (see [`SecretHasher::needs_rehash`]) by a fresh hash with
-    /// `hasher`, through [`KeyStore::replace_hash`]. Off by default. Raising the parameters then
-    /// upgrades every key the next time it is verified cold, at the cost of one more hash on
-    /// that request.
+    /// Run cold (argon2) verifications under this budget — the process's one budget for all
+    /// argon2 work, shared with key creation and sign-in. Default: a budget of this verifier's
+    /// own, at default parameters and size.
     #[must_use]
-    pub fn upgrade_hashes(mut self, hasher: SecretHasher) -> Self {
-        self.upgrade = Some(hasher);
+    pub fn budget(mut self, budget: HashBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// After a successful cold verification, replace a stored hash made with weaker argon2
+    /// parameters than the budget's (see [`SecretHasher::needs_rehash`](crate::SecretHasher::needs_rehash))
+    /// by a fresh hash, through [`KeyStore::replace_hash`]. Off by default. Raising the
+    /// parameters then upgrades every key the next time it is verified cold, at the cost of one
+    /// more hash on that request.
+    #[must_use]
+    pub fn upgrade_hashes(mut self, upgrade: bool) -> Self {
+        self.upgrade = upgrade;
         self
     }
 
@@ -174,11 +236,16 @@ impl<S: KeyStore> VerifierBuilder<S> {
     /// # Errors
     /// When the operating system cannot provide the cache's random key.
     pub fn try_build(self) -> Result<Verifier<S>, RandomnessError> {
+        let budget = match self.budget {
+            Some(b) => b,
+            None => HashBudget::new(HashParams::DEFAULT, BudgetSettings::default())
+                .map_err(|_| RandomnessError)?,
+        };
         Ok(Verifier {
             inner: Arc::new(Inner {
                 store: self.store,
                 format: self.format,
-                hasher: SecretHasher::default(),
+                budget,
                 cache: WarmCache::new(self.cache_capacity)?,
                 cold: ColdLimiter::new(self.cold_limit),
                 clock: self.clock,
@@ -202,13 +269,13 @@ impl<S: KeyStore> VerifierBuilder<S> {
 struct Inner<S> {
     store: S,
     format: KeyFormat,
-    hasher: SecretHasher,
+    budget: HashBudget,
     cache: WarmCache,
     cold: ColdLimiter,
     clock: Arc<dyn Clock>,
     expiring_window: Duration,
     touch_every: Duration,
-    upgrade: Option<SecretHasher>,
+    upgrade: bool,
 }
 
 /// Verifies presented keys against a [`KeyStore`]. Cheap to clone (one `Arc`).
@@ -243,7 +310,8 @@ impl<S: KeyStore> Verifier<S> {
             cache_capacity: 100_000,
             cold_limit: default_cold_limit(),
             touch_every: Duration::minutes(1),
-            upgrade: None,
+            upgrade: false,
+            budget: None,
         }
     }
 
@@ -290,51 +358,55 @@ impl<S: KeyStore> Verifier<S> {
             .find(&key_id)
             .await
             .map_err(Refusal::Unavailable)?
-            .ok_or(Refusal::Invalid)?;
+            .ok_or(Refusal::Invalid(InvalidKey::UnknownKeyId))?;
         let now = inner.clock.now();
         let touch_due = match inner
             .cache
             .check(&key_id, key.secret(), now, inner.touch_every, true)
         {
             Warm::Match { touch_due } => touch_due,
-            Warm::Mismatch => return Err(Refusal::Invalid),
+            Warm::Mismatch => return Err(Refusal::Invalid(InvalidKey::WrongSecret)),
             Warm::Absent => {
-                let permit = inner.cold.try_acquire().ok_or(Refusal::Overloaded)?;
-                let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
-                secret.copy_from_slice(key.secret());
-                let hasher = inner.hasher.clone();
-                let upgrade = inner.upgrade.clone();
-                let phc = credential.secret_hash.clone();
-                let (matched, upgraded, phc) = run_blocking(move || {
-                    let _permit = permit;
-                    let matched = hasher.verify(secret.as_slice(), &phc);
-                    // The secret is at hand only now: an outdated hash is replaced here or not
-                    // until the next cold verification.
-                    let upgraded = match upgrade {
-                        Some(up) if matched == Ok(true) && up.needs_rehash(&phc) => {
-                            up.hash(secret.as_slice()).ok()
-                        }
-                        _ => None,
-                    };
-                    (matched, upgraded, phc)
-                })
-                .await
-                .ok_or(Refusal::Overloaded)?;
-                if matched != Ok(true) {
-                    return Err(Refusal::Invalid);
+                let _permit = inner
+                    .cold
+                    .try_acquire()
+                    .ok_or(Refusal::Overloaded(Overload::Budget { retry_after: 1 }))?;
+                let priority = if credential.last_used_at.is_some() {
+                    Priority::Known
+                } else {
+                    Priority::Normal
+                };
+                let matched = inner
+                    .budget
+                    .verify(priority, key.secret(), &credential.secret_hash)
+                    .await;
+                match matched {
+                    Ok(true) => {}
+                    Ok(false) | Err(BudgetError::Hash(_)) => {
+                        return Err(Refusal::Invalid(InvalidKey::WrongSecret));
+                    }
+                    Err(BudgetError::Busy { retry_after }) => {
+                        return Err(Refusal::Overloaded(Overload::Budget { retry_after }));
+                    }
                 }
-                if let Some(new_hash) = upgraded {
-                    // Best effort, like the last-used write: the key verified either way.
-                    let _ = inner.store.replace_hash(&key_id, &phc, new_hash).await;
+                // The secret is at hand only now: an outdated hash is replaced here or not
+                // until the next cold verification. Best effort, like the last-used write.
+                if inner.upgrade
+                    && inner.budget.hasher().needs_rehash(&credential.secret_hash)
+                    && let Ok(new_hash) = inner.budget.hash(priority, key.secret()).await
+                {
+                    let _ = inner
+                        .store
+                        .replace_hash(&key_id, &credential.secret_hash, new_hash)
+                        .await;
                 }
                 inner.cache.remember(&key_id, key.secret(), now);
                 true
             }
         };
-        let verified = Self::accept(inner, Arc::new(credential), now)?;
+        let verified = Self::accept(inner, credential, now)?;
         if touch_due {
-            // Best effort: a failed last-used write must not refuse a valid key.
-            let _ = inner.store.touch(&[(key_id, now)]).await;
+            inner.store.touch(&[(key_id, now)]);
         }
         Ok(verified)
     }
@@ -356,7 +428,7 @@ impl<S: KeyStore> Verifier<S> {
         let key_id = key.key_id();
         let credential = match inner.store.find_now(&key_id) {
             Immediate::Found(c) => c,
-            Immediate::NotFound => return Some(Err(Refusal::Invalid)),
+            Immediate::NotFound => return Some(Err(Refusal::Invalid(InvalidKey::UnknownKeyId))),
             Immediate::Pending => return None,
         };
         let now = inner.clock.now();
@@ -365,7 +437,7 @@ impl<S: KeyStore> Verifier<S> {
             .check(&key_id, key.secret(), now, inner.touch_every, false)
         {
             Warm::Match { touch_due: false } => Some(Self::accept(inner, credential, now)),
-            Warm::Mismatch => Some(Err(Refusal::Invalid)),
+            Warm::Mismatch => Some(Err(Refusal::Invalid(InvalidKey::WrongSecret))),
             Warm::Match { touch_due: true } | Warm::Absent => None,
         }
     }
@@ -374,7 +446,10 @@ impl<S: KeyStore> Verifier<S> {
     fn parse(inner: &Inner<S>, presented: Option<&[u8]>) -> Result<PresentedKey, Refusal> {
         match presented {
             None | Some([]) => Err(Refusal::Missing),
-            Some(raw) => inner.format.parse_bytes(raw).map_err(|_| Refusal::Invalid),
+            Some(raw) => inner
+                .format
+                .parse_bytes(raw)
+                .map_err(|e| Refusal::Invalid(InvalidKey::Malformed(e))),
         }
     }
 

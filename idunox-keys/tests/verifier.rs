@@ -18,8 +18,9 @@ use std::time::{Duration as StdDuration, Instant};
 use common::{ProbeStore, T0, days, fast_hasher, format, tenant};
 use idunox_keys::time::{Duration, OffsetDateTime};
 use idunox_keys::{
-    ApiKey, Credential, HashParams, KeyId, KeyManager, KeyStore, ManualClock, MemoryStore, Refusal,
-    Rotation, SecretHasher, Status, StoreError, TenantId, Verifier,
+    ApiKey, BudgetSettings, Credential, HashBudget, HashParams, KeyId, KeyManager, KeyStore,
+    LiveLimit, ManualClock, MemoryStore, Patch, Refusal, Rotation, SecretHasher, Status,
+    StoreError, TenantId, Verifier,
 };
 
 struct Setup {
@@ -258,7 +259,7 @@ fn wrong_secret_and_unknown_id_are_refused_without_argon2() {
         let mut c = common::credential(T0 + days(365));
         c.key_id = probe_key.key_id();
         c.secret_hash = "unreadable".into();
-        s.keys.store().insert(c).await.unwrap();
+        s.keys.store().insert(c, None).await.unwrap();
         // A key whose hash takes a long time to check.
         let slow = format().generate().unwrap();
         let slow_hasher = SecretHasher::new(HashParams {
@@ -270,7 +271,7 @@ fn wrong_secret_and_unknown_id_are_refused_without_argon2() {
         let mut c = common::credential(T0 + days(365));
         c.key_id = slow.key_id();
         c.secret_hash = slow_hasher.hash(slow.secret_bytes()).unwrap();
-        s.keys.store().insert(c).await.unwrap();
+        s.keys.store().insert(c, None).await.unwrap();
         (warm, probe_key, slow)
     });
     let warm_wrong = wrong_secret(&warm.api_key);
@@ -290,7 +291,7 @@ fn wrong_secret_and_unknown_id_are_refused_without_argon2() {
         // Either the holder takes the permit (and the probe sees it) or, having raced with the
         // probe and lost, it finishes at once: then try again.
         while !holder.is_finished() {
-            if matches!(permit_held(), Err(Refusal::Overloaded)) {
+            if matches!(permit_held(), Err(Refusal::Overloaded(_))) {
                 held = true;
                 break;
             }
@@ -305,10 +306,10 @@ fn wrong_secret_and_unknown_id_are_refused_without_argon2() {
         let unknown_answer = code(rt.block_on(s.verifier.verify_str(&unknown)));
         let warm_right_answer =
             code(rt.block_on(s.verifier.verify_str(warm.api_key.expose_secret())));
-        let still_held = matches!(permit_held(), Err(Refusal::Overloaded));
+        let still_held = matches!(permit_held(), Err(Refusal::Overloaded(_)));
         assert!(matches!(
             rt.block_on(holder).unwrap(),
-            Err(Refusal::Invalid)
+            Err(Refusal::Invalid(_))
         ));
         if still_held {
             // The permit was held throughout: none of these could have run argon2.
@@ -338,15 +339,18 @@ struct GateStore {
 }
 
 impl KeyStore for GateStore {
-    async fn insert(&self, c: Credential) -> Result<(), StoreError> {
-        self.inner.insert(c).await
+    async fn insert(&self, c: Credential, limit: Option<LiveLimit>) -> Result<(), StoreError> {
+        self.inner.insert(c, limit).await
     }
-    async fn find(&self, id: &KeyId) -> Result<Option<Credential>, StoreError> {
+    async fn find(&self, id: &KeyId) -> Result<Option<Arc<Credential>>, StoreError> {
         self.gate.wait();
         self.inner.find(id).await
     }
-    async fn list(&self, t: &TenantId) -> Result<Vec<Credential>, StoreError> {
+    async fn list(&self, t: &TenantId) -> Result<Vec<Arc<Credential>>, StoreError> {
         self.inner.list(t).await
+    }
+    async fn count_live(&self, t: &TenantId, now: OffsetDateTime) -> Result<usize, StoreError> {
+        self.inner.count_live(t, now).await
     }
     async fn rotate(&self, r: Rotation) -> Result<(), StoreError> {
         self.inner.rotate(r).await
@@ -356,11 +360,27 @@ impl KeyStore for GateStore {
         t: &TenantId,
         id: &KeyId,
         now: OffsetDateTime,
-    ) -> Result<Credential, StoreError> {
+    ) -> Result<Arc<Credential>, StoreError> {
         self.inner.revoke(t, id, now).await
     }
-    async fn touch(&self, used: &[(KeyId, OffsetDateTime)]) -> Result<(), StoreError> {
-        self.inner.touch(used).await
+    async fn update(
+        &self,
+        t: &TenantId,
+        id: &KeyId,
+        patch: &Patch,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Credential>, StoreError> {
+        self.inner.update(t, id, patch, now).await
+    }
+    async fn revoke_all(
+        &self,
+        t: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.inner.revoke_all(t, now).await
+    }
+    fn touch(&self, used: &[(KeyId, OffsetDateTime)]) {
+        self.inner.touch(used);
     }
 }
 
@@ -377,7 +397,7 @@ fn cold_work_is_bounded_and_overload_is_refused_not_queued() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    rt.block_on(store.insert(c)).unwrap();
+    rt.block_on(store.insert(c, None)).unwrap();
 
     let verifier = Verifier::builder(
         GateStore {
@@ -408,15 +428,16 @@ fn cold_work_is_bounded_and_overload_is_refused_not_queued() {
     for _ in 0..N {
         match rx.recv_timeout(StdDuration::from_secs(30)) {
             Ok(Ok(Status::Active)) => ok += 1,
-            Ok(Err(Refusal::Overloaded)) => overloaded += 1,
+            Ok(Err(Refusal::Overloaded(_))) => overloaded += 1,
             Ok(other) => panic!("unexpected answer {other:?}"),
             Err(e) => panic!("a verification hung: {e}"),
         }
     }
     assert!(ok >= 1, "no verification succeeded");
     assert!(overloaded >= 1, "the cold limit never refused anything");
-    assert!(Refusal::Overloaded.is_unavailable());
-    assert_eq!(Refusal::Overloaded.code(), "service_unavailable");
+    let overload = Refusal::Overloaded(idunox_keys::Overload::KeyBusy);
+    assert!(overload.is_unavailable());
+    assert_eq!(overload.code(), "service_unavailable");
     // The permit is free again: the (now warm) key verifies, every time.
     let v = verifier.clone();
     let text = key.expose_secret().to_owned();
@@ -621,7 +642,8 @@ async fn outdated_hashes_are_upgraded_only_when_asked() {
     let upgrading = Verifier::builder(keys.store().clone(), format())
         .clock(clock.clone())
         .cache_capacity(0)
-        .upgrade_hashes(stronger.clone())
+        .budget(HashBudget::new(stronger.params(), BudgetSettings::default()).unwrap())
+        .upgrade_hashes(true)
         .build();
     let issued = keys.create(&tenant("acme"), None, None).await.unwrap();
     let key = issued.api_key.expose_secret();

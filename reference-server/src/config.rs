@@ -281,6 +281,7 @@ impl ServerConfig {
             default_validity_days: self.default_validity_days,
             grace_hours: self.rotation_grace_hours.clone(),
             expiring_window: time::Duration::days(i64::from(self.expiring_threshold_days)),
+            ..Policy::default()
         }
     }
 }

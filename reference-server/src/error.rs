@@ -158,42 +158,45 @@ impl ApiError {
 struct Stashed(Option<ApiError>);
 
 impl From<ManageError> for ApiError {
+    /// The core's HTTP face of a lifecycle refusal (`ManageError::http_status`, `code`, its
+    /// sentence); store failures are logged and answered 503, internal failures 500.
     fn from(e: ManageError) -> Self {
-        let code = e.code();
         match e {
             ManageError::NotFound => Self::not_found(),
-            ManageError::NotRotatable { .. } => {
-                Self::new(Status::Conflict, code, format!("{}.", capitalise(&e)))
-            }
-            ManageError::InvalidGraceHours { .. }
-            | ManageError::InvalidValidity { .. }
-            | ManageError::NameTooLong { .. }
-            | ManageError::InvalidName => Self::new(
-                Status::UnprocessableEntity,
-                code,
-                format!("{}.", capitalise(&e)),
-            ),
             ManageError::Store(ref s) => Self::database(s),
-            _ => {
+            ManageError::Hash(_) | ManageError::Randomness => {
                 eprintln!("error: {e}");
                 Self::internal()
+            }
+            _ => {
+                let status =
+                    Status::from_code(e.http_status()).unwrap_or(Status::InternalServerError);
+                let err = Self::new(status, e.code(), format!("{}.", capitalise(&e)));
+                match e.retry_after() {
+                    Some(secs) => err.retry_after(i64::from(secs)),
+                    None => err,
+                }
             }
         }
     }
 }
 
 impl From<&Refusal> for ApiError {
+    /// The core's HTTP face of a key refusal (`Refusal::http_status`, `code`, sentence,
+    /// `retry_after`); the 401 challenge names the `X-Api-Key` header.
     fn from(r: &Refusal) -> Self {
-        if r.is_unavailable() {
-            if let Refusal::Unavailable(e) = r {
-                let _ = Self::database(e);
-            }
-            Self::new(Status::ServiceUnavailable, r.code(), r.to_string()).retry_after(1)
-        } else {
-            Self {
+        if let Refusal::Unavailable(e) = r {
+            let _ = Self::database(e);
+        }
+        let status = Status::from_code(r.http_status()).unwrap_or(Status::InternalServerError);
+        let err = Self::new(status, r.code(), r.to_string());
+        match (r.retry_after(), r.http_status()) {
+            (Some(secs), _) => err.retry_after(i64::from(secs)),
+            (None, 401) => Self {
                 www_authenticate: Some(API_KEY_CHALLENGE),
-                ..Self::new(Status::Unauthorized, r.code(), r.to_string())
-            }
+                ..err
+            },
+            _ => err,
         }
     }
 }

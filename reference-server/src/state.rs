@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use idunox_keys::{Clock, KeyManager, SecretHasher, Verifier};
+use idunox_keys::{BudgetSettings, Clock, HashBudget, KeyManager, SecretHasher, Verifier};
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
 use tokio::sync::Semaphore;
@@ -43,17 +43,21 @@ impl App {
     /// When the argon2 parameters are invalid.
     pub fn new(config: ServerConfig, db: SqlDb, clock: Arc<dyn Clock>) -> Result<Self, String> {
         let hasher = SecretHasher::new(config.argon2.into()).map_err(|e| format!("argon2: {e}"))?;
+        // One argon2 budget for key hashing and cold verification.
+        let budget = HashBudget::new(config.argon2.into(), BudgetSettings::default())
+            .map_err(|e| format!("argon2: {e}"))?;
         let store = SqlKeyStore::new(db.pool.clone());
         let policy = config.policy();
         let keys = KeyManager::new(store.clone(), config.key_format())
-            .with_hasher(hasher.clone())
+            .with_budget(budget.clone())
             .with_policy(policy.clone())
             .with_clock(clock.clone());
         let verifier = Verifier::builder(store, config.key_format())
             .clock(clock.clone())
             .policy(&policy)
+            .budget(budget)
             // Raising `argon2` in the configuration upgrades each key at its next cold check.
-            .upgrade_hashes(hasher.clone())
+            .upgrade_hashes(true)
             .try_build()
             .map_err(|e| e.to_string())?;
         let permits = std::thread::available_parallelism().map_or(2, usize::from) * 2;

@@ -13,8 +13,8 @@ use std::sync::{Arc, OnceLock};
 use http::{HeaderValue, Request, Response, StatusCode};
 use idunox_keys::time::Duration;
 use idunox_keys::{
-    Credential, HashParams, KeyFormat, KeyId, KeyStore, MemoryStore, Refusal, SecretHasher,
-    TenantId, VerifiedKey, Verifier,
+    Credential, HashParams, InvalidKey, KeyFormat, KeyId, KeyStore, MemoryStore, Refusal,
+    SecretHasher, TenantId, VerifiedKey, Verifier,
 };
 use idunox_keys_tower::{ApiKeyLayer, ApiKeyService, JsonRefusal};
 use tower::util::ServiceFn;
@@ -67,20 +67,25 @@ fn harness() -> &'static Harness {
             .expect("hash");
         let verifier = Verifier::new(store.clone(), format.clone());
         let now = verifier.now();
-        rt.block_on(store.insert(Credential {
-            key_id: id,
-            tenant_id: TenantId::new(TENANT),
-            name: None,
-            masked_key: format.mask(&id),
-            secret_hash: hash,
-            created_at: now,
-            expires_at: now + Duration::days(3650),
-            grace_expires_at: None,
-            revoked_at: None,
-            replaced_by: None,
-            replaces: None,
-            last_used_at: None,
-        }))
+        rt.block_on(store.insert(
+            Credential {
+                key_id: id,
+                tenant_id: TenantId::new(TENANT),
+                name: None,
+                masked_key: format.mask(&id),
+                secret_hash: hash,
+                created_at: now,
+                expires_at: now + Duration::days(3650),
+                grace_expires_at: None,
+                revoked_at: None,
+                replaced_by: None,
+                replaces: None,
+                last_used_at: None,
+                scopes: None,
+                allowed_ips: None,
+            },
+            None,
+        ))
         .expect("insert");
         let service = ApiKeyLayer::new(verifier).layer(service_fn(inner as fn(_) -> _));
         Harness { rt, service }
@@ -121,13 +126,17 @@ pub(crate) fn check(data: &[u8]) {
                 Refusal::Missing
             } else {
                 // Nothing but the known key is stored, and it is neither revoked nor expired.
-                Refusal::Invalid
+                Refusal::Invalid(InvalidKey::UnknownKeyId)
             };
             // The body is exactly the fixed envelope: it can echo nothing of the request.
+            let message = match expected {
+                Refusal::Missing => "An API key is required in the X-Api-Key header.".to_owned(),
+                ref other => other.to_string(),
+            };
             let envelope = format!(
                 r#"{{"error":{{"code":"{}","message":"{}"}}}}"#,
                 expected.code(),
-                expected
+                message
             );
             assert_eq!(std::str::from_utf8(body).ok(), Some(envelope.as_str()));
             assert_eq!(

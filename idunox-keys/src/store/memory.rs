@@ -20,7 +20,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use time::OffsetDateTime;
 
-use super::{Immediate, KeyStore, Rotation};
+use super::{Immediate, KeyStore, LiveLimit, Patch, Rotation, is_live};
 use crate::credential::Credential;
 use crate::error::StoreError;
 use crate::key::{KeyId, KeyIdMap};
@@ -46,6 +46,14 @@ impl State {
             .push(c.key_id);
         self.by_id.insert(c.key_id, Arc::new(c));
         Ok(())
+    }
+
+    fn live_count(&self, tenant: &TenantId, now: OffsetDateTime) -> usize {
+        self.by_tenant.get(tenant).map_or(0, |ids| {
+            ids.iter()
+                .filter(|id| self.by_id.get(id).is_some_and(|c| is_live(c, now)))
+                .count()
+        })
     }
 
     fn owned_mut(&mut self, tenant: &TenantId, id: &KeyId) -> Result<&mut Credential, StoreError> {
@@ -99,17 +107,24 @@ impl KeyStore for MemoryStore {
     fn insert(
         &self,
         credential: Credential,
+        limit: Option<LiveLimit>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.write(|s| s.insert(credential)))
+        ready(self.write(|s| {
+            if let Some(limit) = limit
+                && !s.by_id.contains_key(&credential.key_id)
+                && s.live_count(&credential.tenant_id, limit.now) >= limit.max
+            {
+                return Err(StoreError::LimitReached);
+            }
+            s.insert(credential)
+        }))
     }
 
     fn find(
         &self,
         key_id: &KeyId,
-    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send {
-        ready(Ok(
-            self.read(|s| s.by_id.get(key_id).map(|c| Credential::clone(c)))
-        ))
+    ) -> impl Future<Output = Result<Option<Arc<Credential>>, StoreError>> + Send {
+        ready(Ok(self.read(|s| s.by_id.get(key_id).cloned())))
     }
 
     fn find_now(&self, key_id: &KeyId) -> Immediate {
@@ -122,14 +137,14 @@ impl KeyStore for MemoryStore {
     fn list(
         &self,
         tenant_id: &TenantId,
-    ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send {
-        let mut out: Vec<Credential> = self.read(|s| {
+    ) -> impl Future<Output = Result<Vec<Arc<Credential>>, StoreError>> + Send {
+        let mut out: Vec<Arc<Credential>> = self.read(|s| {
             s.by_tenant
                 .get(tenant_id)
                 .map(|ids| {
                     ids.iter()
                         .rev()
-                        .filter_map(|id| s.by_id.get(id).map(|c| Credential::clone(c)))
+                        .filter_map(|id| s.by_id.get(id).cloned())
                         .collect()
                 })
                 .unwrap_or_default()
@@ -137,6 +152,14 @@ impl KeyStore for MemoryStore {
         // Newest first; the sort is stable, so equal instants keep newest-inserted first.
         out.sort_by_key(|c| core::cmp::Reverse(c.created_at));
         ready(Ok(out))
+    }
+
+    fn count_live(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        ready(Ok(self.read(|s| s.live_count(tenant_id, now))))
     }
 
     fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<(), StoreError>> + Send {
@@ -162,12 +185,49 @@ impl KeyStore for MemoryStore {
         tenant_id: &TenantId,
         key_id: &KeyId,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<Credential, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Arc<Credential>, StoreError>> + Send {
         ready(self.write(|s| {
             let c = s.owned_mut(tenant_id, key_id)?;
             c.revoked_at.get_or_insert(now);
-            Ok(c.clone())
+            Ok(s.by_id[key_id].clone())
         }))
+    }
+
+    fn update(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        patch: &Patch,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Arc<Credential>, StoreError>> + Send {
+        ready(self.write(|s| {
+            let c = s.owned_mut(tenant_id, key_id)?;
+            if !is_live(c, now) {
+                return Err(StoreError::Conflict);
+            }
+            patch.apply(c);
+            Ok(s.by_id[key_id].clone())
+        }))
+    }
+
+    fn revoke_all(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<KeyId>, StoreError>> + Send {
+        ready(Ok(self.write(|s| {
+            let ids = s.by_tenant.get(tenant_id).cloned().unwrap_or_default();
+            let mut revoked = Vec::new();
+            for id in ids {
+                if let Some(c) = s.by_id.get_mut(&id)
+                    && is_live(c, now)
+                {
+                    Arc::make_mut(c).revoked_at = Some(now);
+                    revoked.push(id);
+                }
+            }
+            revoked
+        })))
     }
 
     fn replace_hash(
@@ -185,10 +245,7 @@ impl KeyStore for MemoryStore {
         })))
     }
 
-    fn touch(
-        &self,
-        used: &[(KeyId, OffsetDateTime)],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn touch(&self, used: &[(KeyId, OffsetDateTime)]) {
         self.write(|s| {
             for (id, at) in used {
                 if let Some(c) = s.by_id.get_mut(id)
@@ -198,6 +255,5 @@ impl KeyStore for MemoryStore {
                 }
             }
         });
-        ready(Ok(()))
     }
 }

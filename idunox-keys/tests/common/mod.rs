@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use idunox_keys::time::{Duration, OffsetDateTime, macros::datetime};
 use idunox_keys::{
-    Credential, HashParams, KeyFormat, KeyId, KeyManager, KeyStore, ManualClock, MemoryStore,
-    Rotation, SecretHasher, StoreError, TenantId,
+    Credential, HashParams, KeyFormat, KeyId, KeyManager, KeyStore, LiveLimit, ManualClock,
+    MemoryStore, Patch, Rotation, SecretHasher, StoreError, TenantId,
 };
 
 pub(crate) const DESIGN_EXAMPLE: &str =
@@ -46,6 +46,8 @@ pub(crate) fn credential(expires_at: OffsetDateTime) -> Credential {
         replaced_by: None,
         replaces: None,
         last_used_at: None,
+        scopes: None,
+        allowed_ips: None,
     }
 }
 
@@ -91,24 +93,37 @@ impl ProbeStore {
 }
 
 impl KeyStore for ProbeStore {
-    async fn insert(&self, credential: Credential) -> Result<(), StoreError> {
-        self.inner.insert(credential).await
+    async fn insert(
+        &self,
+        credential: Credential,
+        limit: Option<LiveLimit>,
+    ) -> Result<(), StoreError> {
+        self.inner.insert(credential, limit).await
     }
 
-    async fn find(&self, key_id: &KeyId) -> Result<Option<Credential>, StoreError> {
+    async fn find(&self, key_id: &KeyId) -> Result<Option<Arc<Credential>>, StoreError> {
         self.finds.fetch_add(1, Ordering::SeqCst);
         let found = self.inner.find(key_id).await?;
         let hash = self.hash_override.lock().unwrap().clone();
-        Ok(found.map(|mut c| {
-            if let Some(h) = hash {
-                c.secret_hash = h;
-            }
-            c
+        Ok(found.map(|c| match hash {
+            Some(h) => Arc::new(Credential {
+                secret_hash: h,
+                ..Credential::clone(&c)
+            }),
+            None => c,
         }))
     }
 
-    async fn list(&self, tenant_id: &TenantId) -> Result<Vec<Credential>, StoreError> {
+    async fn list(&self, tenant_id: &TenantId) -> Result<Vec<Arc<Credential>>, StoreError> {
         self.inner.list(tenant_id).await
+    }
+
+    async fn count_live(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.inner.count_live(tenant_id, now).await
     }
 
     async fn rotate(&self, rotation: Rotation) -> Result<(), StoreError> {
@@ -120,12 +135,30 @@ impl KeyStore for ProbeStore {
         tenant_id: &TenantId,
         key_id: &KeyId,
         now: OffsetDateTime,
-    ) -> Result<Credential, StoreError> {
+    ) -> Result<Arc<Credential>, StoreError> {
         self.inner.revoke(tenant_id, key_id, now).await
     }
 
-    async fn touch(&self, used: &[(KeyId, OffsetDateTime)]) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        patch: &Patch,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Credential>, StoreError> {
+        self.inner.update(tenant_id, key_id, patch, now).await
+    }
+
+    async fn revoke_all(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.inner.revoke_all(tenant_id, now).await
+    }
+
+    fn touch(&self, used: &[(KeyId, OffsetDateTime)]) {
         self.touches.fetch_add(1, Ordering::SeqCst);
-        self.inner.touch(used).await
+        self.inner.touch(used);
     }
 }

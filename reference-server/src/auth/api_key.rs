@@ -31,7 +31,9 @@ impl<'r> FromRequest<'r> for &'r ApiKey {
                 let presented = values.next();
                 if values.next().is_some() {
                     // Two keys: refuse rather than guess which one counts.
-                    return Err(ApiError::from(&idunox_keys::Refusal::Invalid));
+                    return Err(ApiError::from(&idunox_keys::Refusal::Invalid(
+                        idunox_keys::InvalidKey::SeveralValues,
+                    )));
                 }
                 app.verifier
                     .verify(presented.map(str::as_bytes))
