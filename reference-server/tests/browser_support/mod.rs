@@ -150,6 +150,14 @@ impl Server {
             .expect("start `reference-server serve`")
     }
 
+    /// Runs the server's CLI on the same configuration and database, with `input` on stdin.
+    #[allow(dead_code)] // used by browser_pending.rs only
+    pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
+        let mut cmd = Self::command(self.dir.path(), self.port, self.options);
+        cmd.args(args);
+        idunox_test_support::process::run_with_stdin(cmd, input)
+    }
+
     /// Stops the server process (an outage); [`Server::restart`] brings it back on the same
     /// port and database.
     pub(crate) fn stop(&mut self) {
@@ -725,6 +733,12 @@ impl Page {
         let path = artifacts_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write the screenshot");
         path
+    }
+
+    /// Runs the server's CLI (`reference-server <args>`) on its configuration and database.
+    #[allow(dead_code)] // used by browser_pending.rs only
+    pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
+        lock(&self.server).cli(args, input)
     }
 
     /// Stops the server (an outage) until [`Page::restart_server`].
