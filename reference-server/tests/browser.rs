@@ -96,63 +96,6 @@ async fn wait_secret_gone(page: &Page) {
     .await;
 }
 
-/// Replaces the stored session token with one the server refuses (a tampered signature).
-async fn tamper_token(page: &Page) {
-    page.js(
-        "const s = JSON.parse(sessionStorage.getItem('idunox.portal.session')); \
-         const parts = s.token.split('.'); \
-         parts[2] = parts[2].split('').reverse().join(''); \
-         s.token = parts.join('.'); \
-         sessionStorage.setItem('idunox.portal.session', JSON.stringify(s));",
-        vec![],
-    )
-    .await;
-}
-
-/// Whether a dialog (by id) is open.
-async fn dialog_open(page: &Page, id: &str) -> bool {
-    page.js(
-        "const d = document.getElementById(arguments[0]); return !!d && d.open;",
-        vec![json!(id)],
-    )
-    .await
-        == json!(true)
-}
-
-/// Waits until a dialog (by id) is closed or gone.
-async fn wait_dialog_closed(page: &Page, id: &str) {
-    page.wait_until(
-        &format!("#{id} closed"),
-        "const d = document.getElementById(arguments[0]); return !d || !d.open;",
-        vec![json!(id)],
-    )
-    .await;
-}
-
-/// Whether the element matching a selector has focus.
-async fn has_focus(page: &Page, css: &str) -> bool {
-    page.js(
-        "return document.activeElement === document.querySelector(arguments[0]);",
-        vec![json!(css)],
-    )
-    .await
-        == json!(true)
-}
-
-/// Whether the field is marked invalid and described by a visible error saying `needle`.
-async fn field_marked_invalid(page: &Page, id: &str, needle: &str) -> bool {
-    page.js(
-        "const input = document.getElementById(arguments[0]); \
-         if (!input || input.getAttribute('aria-invalid') !== 'true') return false; \
-         const ids = (input.getAttribute('aria-describedby') || '').split(/\\s+/); \
-         return ids.some(id => { const e = document.getElementById(id); \
-           return !!e && !e.hidden && e.textContent.includes(arguments[1]); });",
-        vec![json!(id), json!(needle)],
-    )
-    .await
-        == json!(true)
-}
-
 // ------------------------------------------------------------------ without a browser
 
 #[test]
@@ -428,7 +371,7 @@ fn sign_in_wrong_password_tampered_session_and_sign_out() {
 
             // A token the server refuses (tampered) on any authenticated call: the page stays and
             // asks for the password again in a dialog.
-            tamper_token(&page).await;
+            page.tamper_token().await;
             page.click("#refresh").await;
             page.wait_visible("#session-dialog").await;
             assert_eq!(page.text("#session-title").await, "Your session has ended");
@@ -436,7 +379,7 @@ fn sign_in_wrong_password_tampered_session_and_sign_out() {
             assert_eq!(page.focused_id().await, "session-password");
             page.fill("#session-password", PASSWORD).await;
             page.click("#session-submit").await;
-            wait_dialog_closed(&page, "session-dialog").await;
+            page.wait_dialog_closed("session-dialog").await;
             page.wait_text("#status", "Key list updated.").await;
 
             // Sign out: the page forgets the session.
@@ -537,7 +480,8 @@ fn create_key_shows_the_plaintext_once_and_copies_it() {
                 page.wait_text("#create-validity-error", "between 1 and 365")
                     .await;
                 assert!(
-                    field_marked_invalid(&page, "create-validity", "between 1 and 365").await,
+                    page.field_marked_invalid("create-validity", "between 1 and 365")
+                        .await,
                     "the validity field is marked invalid and described by the error"
                 );
                 assert_eq!(page.focused_id().await, "create-validity");
@@ -655,7 +599,7 @@ fn create_key_shows_the_plaintext_once_and_copies_it() {
                     .contains("You have not copied the key"),
                 "asks before a key nobody copied is gone"
             );
-            assert!(dialog_open(&page, "secret-dialog").await, "still open");
+            assert!(page.dialog_open("secret-dialog").await, "still open");
             assert_eq!(page.value("#secret-value").await, second);
             assert_eq!(page.text("#secret-close").await, "Close without copying");
             page.click("#secret-close").await;
@@ -737,7 +681,7 @@ fn rotate_with_each_configured_overlap() {
                 assert!(!page.holds_text(&new_key[22..]).await);
                 // Issue 14, item 10: focus goes to the row that was rotated.
                 assert!(
-                    has_focus(&page, &old_row).await,
+                    page.has_focus(&old_row).await,
                     "focus on the rotated key's row, not {}",
                     page.focused_id().await
                 );
@@ -873,7 +817,7 @@ fn revoke_asks_for_confirmation_naming_the_key() {
             page.wait_text("#status", "revoked").await;
             // Issue 14, item 10: focus goes to the row that was revoked, which stays in view.
             assert!(
-                has_focus(&page, &row).await,
+                page.has_focus(&row).await,
                 "focus on the revoked key's row, not {}",
                 page.focused_id().await
             );
@@ -1058,7 +1002,7 @@ fn theme_choice_is_remembered_and_screenshots_show_200_keys() {
             let rotate = page.screenshot("portal-rotate").await;
             publish_screenshot(&rotate, "portal-rotate.png");
             page.press(escape()).await;
-            wait_dialog_closed(&page, "rotate-dialog").await;
+            page.wait_dialog_closed("rotate-dialog").await;
 
             page.choose_theme("dark").await;
             assert_eq!(theme(&page).await, "dark");
@@ -1246,14 +1190,14 @@ fn session_end_keeps_the_page_the_form_and_the_shown_once_key() {
             page.wait_visible("#create-dialog").await;
             page.fill("#create-name", "Typed before the 401").await;
             page.fill("#create-validity", "90").await;
-            tamper_token(&page).await;
+            page.tamper_token().await;
             page.click("#create-submit").await;
             page.wait_visible("#session-dialog").await;
             assert_eq!(session_mode(&page).await, "expired");
             assert_eq!(page.text("#session-title").await, "Your session has ended");
             assert!(page.text("#session-email").await.contains(EMAIL));
             assert!(
-                dialog_open(&page, "create-dialog").await,
+                page.dialog_open("create-dialog").await,
                 "the form stays open"
             );
             assert_eq!(page.value("#create-name").await, "Typed before the 401");
@@ -1273,7 +1217,10 @@ fn session_end_keeps_the_page_the_form_and_the_shown_once_key() {
                 vec![],
             )
             .await;
-            assert!(field_marked_invalid(&page, "session-password", "not correct").await);
+            assert!(
+                page.field_marked_invalid("session-password", "not correct")
+                    .await
+            );
             page.fill("#session-password", PASSWORD).await;
             page.click("#session-submit").await;
             page.wait_visible("#secret-dialog").await;
@@ -1282,8 +1229,8 @@ fn session_end_keeps_the_page_the_form_and_the_shown_once_key() {
                 page.text(".secret-for strong").await,
                 "Typed before the 401"
             );
-            assert!(!dialog_open(&page, "session-dialog").await);
-            assert!(!dialog_open(&page, "create-dialog").await);
+            assert!(!page.dialog_open("session-dialog").await);
+            assert!(!page.dialog_open("create-dialog").await);
             let key = page.value("#secret-value").await;
             assert_key_shape(&key);
             assert_eq!(page.api.probe(&key).0, 200, "the key was created once");
@@ -1301,17 +1248,17 @@ fn session_end_keeps_the_page_the_form_and_the_shown_once_key() {
             assert_eq!(page.text("#session-title").await, "Your session ends soon");
             assert_eq!(page.text("#session-submit").await, "Stay signed in");
             assert!(page.text("#session-text").await.contains("key"));
-            assert!(dialog_open(&page, "secret-dialog").await);
+            assert!(page.dialog_open("secret-dialog").await);
             assert_eq!(page.value("#secret-value").await, key);
             page.click("#session-later").await;
-            wait_dialog_closed(&page, "session-dialog").await;
-            assert!(dialog_open(&page, "secret-dialog").await);
+            page.wait_dialog_closed("session-dialog").await;
+            assert!(page.dialog_open("secret-dialog").await);
 
             // At the end, the key dialog is still there under the sign-in dialog, which Escape
             // does not dismiss.
             wait_session_mode(&page, "expired").await;
             assert!(renewed.elapsed() >= Duration::from_secs(SHORT_TTL_SECONDS - 1));
-            assert!(dialog_open(&page, "secret-dialog").await);
+            assert!(page.dialog_open("secret-dialog").await);
             assert_eq!(page.value("#secret-value").await, key);
             assert!(!page.visible("#session-later").await);
             page.press(escape()).await;
@@ -1321,17 +1268,17 @@ fn session_end_keeps_the_page_the_form_and_the_shown_once_key() {
                 "expired",
                 "Escape does not dismiss it"
             );
-            assert!(dialog_open(&page, "secret-dialog").await);
+            assert!(page.dialog_open("secret-dialog").await);
             assert!(page.visible("#keys-view").await);
             assert!(!page.visible("#signin-view").await);
             page.fill("#session-password", PASSWORD).await;
             page.click("#session-submit").await;
-            wait_dialog_closed(&page, "session-dialog").await;
+            page.wait_dialog_closed("session-dialog").await;
             let renewed = std::time::Instant::now();
-            assert!(dialog_open(&page, "secret-dialog").await);
+            assert!(page.dialog_open("secret-dialog").await);
             assert_eq!(page.value("#secret-value").await, key);
             assert!(
-                has_focus(&page, "#secret-dialog *:focus").await
+                page.has_focus("#secret-dialog *:focus").await
                     || page.focused_id().await.starts_with("secret-"),
                 "focus back in the key dialog"
             );
@@ -1342,7 +1289,7 @@ fn session_end_keeps_the_page_the_form_and_the_shown_once_key() {
             wait_session_mode(&page, "warning").await;
             page.fill("#session-password", PASSWORD).await;
             page.click("#session-submit").await;
-            wait_dialog_closed(&page, "session-dialog").await;
+            page.wait_dialog_closed("session-dialog").await;
             tokio::time::sleep_until((renewed + Duration::from_secs(SHORT_TTL_SECONDS + 1)).into())
                 .await;
             assert_eq!(
@@ -1668,7 +1615,7 @@ fn long_names_wrap_or_truncate_and_times_name_their_zone() {
                 "a 365-day key is not capped"
             );
             page.press(escape()).await;
-            wait_dialog_closed(&page, "rotate-dialog").await;
+            page.wait_dialog_closed("rotate-dialog").await;
 
             // Item 5 (the part that needs no new API): an overlap capped by the key's expiry
             // says so.
@@ -1689,7 +1636,7 @@ fn long_names_wrap_or_truncate_and_times_name_their_zone() {
                 "{choices:?}"
             );
             page.press(escape()).await;
-            wait_dialog_closed(&page, "rotate-dialog").await;
+            page.wait_dialog_closed("rotate-dialog").await;
 
             // Item 6: every date-time names its zone, each time stays on one line (no lone
             // "PM"), in the list and the rotate dialog, at 1440 and 375 px.
@@ -1846,7 +1793,7 @@ fn small_screens_one_line_header_and_44px_targets() {
             );
             assert!(!overflows(&page, "#rotate-dialog").await);
             page.press(escape()).await;
-            wait_dialog_closed(&page, "rotate-dialog").await;
+            page.wait_dialog_closed("rotate-dialog").await;
 
             create_through_ui(&page, "Phone-sized", None).await;
             assert_eq!(
@@ -1995,28 +1942,28 @@ async fn check_every_view(page: &Page, label: &str) {
     page.wait_visible("#create-validity-error").await;
     check("create dialog").await;
     page.press(escape()).await;
-    wait_dialog_closed(page, "create-dialog").await;
+    page.wait_dialog_closed("create-dialog").await;
 
     let rotate = "#keys-body tr[data-status=active] button[data-action=rotate]";
     page.click(rotate).await;
     page.wait_visible("#rotate-dialog").await;
     check("rotate dialog").await;
     page.press(escape()).await;
-    wait_dialog_closed(page, "rotate-dialog").await;
+    page.wait_dialog_closed("rotate-dialog").await;
 
     page.click("#keys-body tr[data-status=active] button[data-action=revoke]")
         .await;
     page.wait_visible("#revoke-dialog").await;
     check("revoke dialog").await;
     page.press(escape()).await;
-    wait_dialog_closed(page, "revoke-dialog").await;
+    page.wait_dialog_closed("revoke-dialog").await;
 
     page.click("#keys-body tr[data-status=active] button[data-action=edit]")
         .await;
     page.wait_visible("#edit-dialog").await;
     check("rename dialog").await;
     page.press(escape()).await;
-    wait_dialog_closed(page, "edit-dialog").await;
+    page.wait_dialog_closed("edit-dialog").await;
 
     page.click("#account-button").await;
     page.click("#password-open").await;
@@ -2024,7 +1971,7 @@ async fn check_every_view(page: &Page, label: &str) {
     page.fill("#password-new", "short").await;
     check("password dialog").await;
     page.press(escape()).await;
-    wait_dialog_closed(page, "password-dialog").await;
+    page.wait_dialog_closed("password-dialog").await;
 
     create_through_ui(page, "Accessible", None).await;
     page.click("#secret-close").await;
@@ -2033,13 +1980,13 @@ async fn check_every_view(page: &Page, label: &str) {
     page.click("#secret-close").await;
     wait_secret_gone(page).await;
 
-    tamper_token(page).await;
+    page.tamper_token().await;
     page.click("#refresh").await;
     page.wait_visible("#session-dialog").await;
     check("session dialog").await;
     page.fill("#session-password", PASSWORD).await;
     page.click("#session-submit").await;
-    wait_dialog_closed(page, "session-dialog").await;
+    page.wait_dialog_closed("session-dialog").await;
 
     page.fill("#key-search", "nothing matches this").await;
     page.wait_visible("#keys-nomatch").await;

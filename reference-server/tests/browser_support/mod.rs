@@ -735,6 +735,63 @@ impl Page {
         path
     }
 
+    /// Replaces the stored session token with one the server refuses (a tampered signature).
+    pub(crate) async fn tamper_token(&self) {
+        self.js(
+            "const s = JSON.parse(sessionStorage.getItem('idunox.portal.session')); \
+             const parts = s.token.split('.'); \
+             parts[2] = parts[2].split('').reverse().join(''); \
+             s.token = parts.join('.'); \
+             sessionStorage.setItem('idunox.portal.session', JSON.stringify(s));",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Whether a dialog (by id) is open.
+    pub(crate) async fn dialog_open(&self, id: &str) -> bool {
+        self.js(
+            "const d = document.getElementById(arguments[0]); return !!d && d.open;",
+            vec![json!(id)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Waits until a dialog (by id) is closed or gone.
+    pub(crate) async fn wait_dialog_closed(&self, id: &str) {
+        self.wait_until(
+            &format!("#{id} closed"),
+            "const d = document.getElementById(arguments[0]); return !d || !d.open;",
+            vec![json!(id)],
+        )
+        .await;
+    }
+
+    /// Whether the element matching a selector has focus.
+    pub(crate) async fn has_focus(&self, css: &str) -> bool {
+        self.js(
+            "return document.activeElement === document.querySelector(arguments[0]);",
+            vec![json!(css)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Whether the field is marked invalid and described by a visible error saying `needle`.
+    pub(crate) async fn field_marked_invalid(&self, id: &str, needle: &str) -> bool {
+        self.js(
+            "const input = document.getElementById(arguments[0]); \
+             if (!input || input.getAttribute('aria-invalid') !== 'true') return false; \
+             const ids = (input.getAttribute('aria-describedby') || '').split(/\\s+/); \
+             return ids.some(id => { const e = document.getElementById(id); \
+               return !!e && !e.hidden && e.textContent.includes(arguments[1]); });",
+            vec![json!(id), json!(needle)],
+        )
+        .await
+            == json!(true)
+    }
+
     /// Runs the server's CLI (`reference-server <args>`) on its configuration and database.
     #[allow(dead_code)] // used by browser_pending.rs only
     pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {

@@ -20,6 +20,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The sentence to show for a failed call. */
+export function messageOf(error) {
+  return error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
+}
+
 /** The session of this tab: token, its expiry (ms since epoch), user and tenant. */
 export const session = {
   get() {

@@ -5,6 +5,7 @@
 import {
   ApiError,
   createCredential,
+  messageOf,
   revokeCredential,
   rotateCredential,
   updateCredential,
@@ -17,10 +18,6 @@ import { applyChange, focusRow } from './key-list.js';
 import { announce } from './notify.js';
 import { showSecret } from './secret-dialog.js';
 import { state } from './state.js';
-
-function messageOf(error) {
-  return error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
-}
 
 /** Closes a dialog whose follow-up moves focus itself. */
 function closeQuietly(dialog) {

@@ -2,7 +2,7 @@
 // and one compact row per key. It asks the server for one page at a time with the list query
 // (`status`, `q`, `sort`, `limit`, `cursor`) and shows the `counts` of the whole tenant.
 
-import { ApiError, listCredentials, session } from './api.js';
+import { listCredentials, messageOf, session } from './api.js';
 import { LIVE_STATUSES, STATUSES, STATUS_LABELS, nameEl, statusBadge, timeEl } from './credential.js';
 import { byId, clear, h, show } from './dom.js';
 import { expiresIn, plural } from './format.js';
@@ -12,27 +12,26 @@ import { state } from './state.js';
 
 const SEARCH_DELAY_MS = 250;
 
-const list = {
-  q: '',
-  statuses: new Set(LIVE_STATUSES),
-  sort: 'created',
-  limit: 25,
-  /** `cursors[i]`: the cursor that asks for page `i` (`null` for the first). */
-  cursors: [null],
-  page: 0,
-  items: [],
-  counts: null,
-  nextCursor: null,
-  loaded: false,
-  seq: 0,
-};
+/** The query and contents of a fresh list: live keys, newest first, nothing loaded. */
+function freshList() {
+  return {
+    q: '',
+    statuses: new Set(LIVE_STATUSES),
+    sort: 'created',
+    /** `cursors[i]`: the cursor that asks for page `i` (`null` for the first). */
+    cursors: [null],
+    page: 0,
+    items: [],
+    counts: null,
+    nextCursor: null,
+    loaded: false,
+  };
+}
+
+const list = { ...freshList(), limit: 25, seq: 0 };
 
 let actions = { rotate() {}, revoke() {}, edit() {} };
 let searchTimer = 0;
-
-function messageOf(error) {
-  return error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
-}
 
 function total(counts, statuses = STATUSES) {
   return counts ? statuses.reduce((sum, s) => sum + (Number(counts[s]) || 0), 0) : 0;
@@ -308,17 +307,7 @@ function setFilter({ statuses, q, sort }) {
 /** Back to the defaults (sign-out): no rows, no query, live keys newest first. */
 export function resetKeyList() {
   list.seq += 1;
-  Object.assign(list, {
-    q: '',
-    statuses: new Set(LIVE_STATUSES),
-    sort: 'created',
-    cursors: [null],
-    page: 0,
-    items: [],
-    counts: null,
-    nextCursor: null,
-    loaded: false,
-  });
+  Object.assign(list, freshList());
   byId('key-search').value = '';
   byId('key-sort').value = 'created';
   clear(byId('keys-body'));

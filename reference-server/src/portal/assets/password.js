@@ -2,7 +2,7 @@
 // (`POST /v1/partner/me/password`). The forced change after a one-time password (session.js)
 // uses the same checks.
 
-import { ApiError, changePassword } from './api.js';
+import { ApiError, changePassword, messageOf } from './api.js';
 import { openDialog } from './dialogs.js';
 import { byId, clearFieldErrors, fieldError, h, notice } from './dom.js';
 import { announce } from './notify.js';
@@ -127,7 +127,7 @@ export function showPasswordRefusal(error, { currentInput = null, newInput, box 
     notice(box, 'This server cannot change passwords yet.');
     return false;
   }
-  notice(box, error instanceof ApiError ? error.message : 'Something went wrong. Please try again.');
+  notice(box, messageOf(error));
   return false;
 }
 

@@ -7,7 +7,7 @@
 // key. Calls waiting on the 401 are then sent again (api.js). Only the person ends a session:
 // "Sign out" here, or in the account menu.
 
-import { ApiError, changePassword, login, logout, me, session, setReauthenticator } from './api.js';
+import { ApiError, changePassword, login, logout, me, messageOf, session, setReauthenticator } from './api.js';
 import { closeDialogs } from './dialogs.js';
 import { byId, clearFieldErrors, fieldError, notice, show } from './dom.js';
 import { durationText, formatDateTime, untilText } from './format.js';
@@ -27,10 +27,6 @@ const timers = { warn: 0, expire: 0, retry: 0 };
 let reauth = null;
 /** The one-time password just used to sign in, kept only until the forced change is done. */
 let oneTimePassword = null;
-
-function messageOf(error) {
-  return error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
-}
 
 function sessionFrom(data, email) {
   const ttlMs = Number.isFinite(Number(data.expires_in)) ? Number(data.expires_in) * 1000 : null;
