@@ -22,10 +22,25 @@ use time::format_description::well_known::Rfc3339;
 /// A key name that would run script if it were ever inserted as HTML.
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 
-/// Session lifetime of the expiry test.
-const SHORT_TTL_SECONDS: u64 = 5;
-
-const SESSION_EXPIRED: &str = "Your session has expired. Please sign in again.";
+/// Every ES module of the page: each is served, and each is free of HTML sinks.
+const PORTAL_MODULES: [&str; 16] = [
+    "app.js",
+    "api.js",
+    "session.js",
+    "key-list.js",
+    "list-fallback.js",
+    "key-actions.js",
+    "secret-dialog.js",
+    "password.js",
+    "dialogs.js",
+    "theme.js",
+    "config.js",
+    "notify.js",
+    "credential.js",
+    "format.js",
+    "dom.js",
+    "state.js",
+];
 
 fn escape() -> char {
     Key::Escape.into()
@@ -58,16 +73,23 @@ async fn create_through_ui(page: &Page, name: &str, days: Option<&str>) -> Strin
     }
     page.click("#create-submit").await;
     page.wait_visible("#secret-dialog").await;
-    let key = page.text("#secret-value").await;
+    let key = page.value("#secret-value").await;
     assert_key_shape(&key);
     key
 }
 
-/// Closes the one-time panel with its button and waits until it has left the DOM.
+/// Copies the key with the dialog's button, then closes the one-time dialog and waits until it
+/// has left the DOM.
 async fn close_secret_panel(page: &Page) {
+    page.click("#secret-copy").await;
+    page.wait_text("#secret-copy-status", "Copied").await;
     page.click("#secret-close").await;
+    wait_secret_gone(page).await;
+}
+
+async fn wait_secret_gone(page: &Page) {
     page.wait_until(
-        "the one-time panel has left the page",
+        "the one-time dialog has left the page",
         "return document.getElementById('secret-dialog') === null;",
         vec![],
     )
@@ -143,14 +165,11 @@ fn portal_is_served_with_strict_headers_and_no_inline_code() {
         assert!(body.starts_with("</script"), "an inline script body");
     }
 
-    for (file, content_type) in [
-        ("app.css", "text/css"),
-        ("app.js", "text/javascript"),
-        ("api.js", "text/javascript"),
-        ("dom.js", "text/javascript"),
-        ("format.js", "text/javascript"),
-        ("logo.svg", "image/svg+xml"),
-    ] {
+    let mut assets = vec![("app.css", "text/css"), ("logo.svg", "image/svg+xml")];
+    for module in PORTAL_MODULES {
+        assets.push((module, "text/javascript"));
+    }
+    for (file, content_type) in assets {
         let asset = agent
             .get(&format!("{base}/partner/assets/{file}"))
             .call()
@@ -273,6 +292,12 @@ fn sign_in_wrong_password_tampered_session_and_sign_out() {
             assert_eq!(page.text("#account-email").await, EMAIL);
             page.wait_text("#tenant-line", TENANT).await;
             page.wait_text("#status", "Signed in as").await;
+            // Issue 14, item 10: focus lands on the page's heading, not on <body>.
+            assert_eq!(
+                page.focused_id().await,
+                "keys-title",
+                "after sign-in focus is on the heading"
+            );
             assert_eq!(
                 page.js_string(
                     "return document.getElementById('status').getAttribute('aria-live');",
@@ -337,40 +362,28 @@ fn sign_in_wrong_password_tampered_session_and_sign_out() {
                     .expect("shift+tab");
                 backwards.push(page.focused_id().await);
             }
-            for id in ["sign-out", "theme-toggle", "docs-link"] {
+            for id in ["account-button", "theme-select", "docs-link"] {
                 assert!(
                     backwards.iter().any(|r| r == id),
                     "#{id} is not reachable by Tab: {backwards:?}"
                 );
             }
 
-            // A token the server refuses (tampered) on any authenticated call: back to sign-in.
-            page.js(
-                "const s = JSON.parse(sessionStorage.getItem('idunox.portal.session')); \
-                 const parts = s.token.split('.'); \
-                 parts[2] = parts[2].split('').reverse().join(''); \
-                 s.token = parts.join('.'); \
-                 sessionStorage.setItem('idunox.portal.session', JSON.stringify(s));",
-                vec![],
-            )
-            .await;
+            // A token the server refuses (tampered) on any authenticated call: the page stays and
+            // asks for the password again in a dialog.
+            page.tamper_token().await;
             page.click("#refresh").await;
-            page.wait_visible("#signin-form").await;
-            page.wait_text("#signin-message", SESSION_EXPIRED).await;
-            assert!(!page.visible("#keys-view").await);
-            assert_eq!(
-                page.js(
-                    "return sessionStorage.getItem('idunox.portal.session');",
-                    vec![]
-                )
-                .await,
-                Value::Null
-            );
+            page.wait_visible("#session-dialog").await;
+            assert_eq!(page.text("#session-title").await, "Your session has ended");
+            assert!(page.visible("#keys-view").await, "the page stays");
+            assert_eq!(page.focused_id().await, "session-password");
+            page.fill("#session-password", PASSWORD).await;
+            page.click("#session-submit").await;
+            page.wait_dialog_closed("session-dialog").await;
+            page.wait_text("#status", "Key list updated.").await;
 
-            // Sign in again, then sign out.
-            page.sign_in().await;
-            page.click("#sign-out").await;
-            page.wait_visible("#signin-form").await;
+            // Sign out: the page forgets the session.
+            page.sign_out().await;
             page.wait_text("#signin-message", "You have signed out.")
                 .await;
             assert_eq!(
@@ -459,11 +472,19 @@ fn create_key_shows_the_plaintext_once_and_copies_it() {
                 .await;
             assert_eq!(default_days, "365", "default validity from the config");
 
-            // Validity outside 1..=365 is refused before any request.
+            // Validity outside 1..=365 is refused before any request, on the field itself
+            // (issue 14, item 10: aria-invalid and a described-by message, focus on the field).
             for bad in ["0", "366"] {
                 page.fill("#create-validity", bad).await;
                 page.click("#create-submit").await;
-                page.wait_text("#create-error", "between 1 and 365").await;
+                page.wait_text("#create-validity-error", "between 1 and 365")
+                    .await;
+                assert!(
+                    page.field_marked_invalid("create-validity", "between 1 and 365")
+                        .await,
+                    "the validity field is marked invalid and described by the error"
+                );
+                assert_eq!(page.focused_id().await, "create-validity");
                 assert!(page.visible("#create-dialog").await);
             }
 
@@ -471,8 +492,32 @@ fn create_key_shows_the_plaintext_once_and_copies_it() {
             page.fill("#create-validity", "45").await;
             page.click("#create-submit").await;
             page.wait_visible("#secret-dialog").await;
-            let key = page.text("#secret-value").await;
+            let key = page.value("#secret-value").await;
             assert_key_shape(&key);
+
+            // Issue 14, item 7: the key sits on one line in a monospace field, the copy button
+            // inside the field's box.
+            let layout = page
+                .js(
+                    "const f = document.getElementById('secret-value'); \
+                     const box = f.parentElement.getBoundingClientRect(); \
+                     const b = document.getElementById('secret-copy').getBoundingClientRect(); \
+                     const fr = f.getBoundingClientRect(); \
+                     return { tag: f.tagName, readOnly: f.readOnly, \
+                       mono: /mono|courier|consolas|menlo/i.test(getComputedStyle(f).fontFamily), \
+                       oneLine: fr.height < 2 * parseFloat(getComputedStyle(f).fontSize) + 20, \
+                       inside: b.left >= box.left && b.right <= box.right \
+                         && b.top >= box.top && b.bottom <= box.bottom, \
+                       sameRow: Math.abs((b.top + b.bottom) / 2 - (fr.top + fr.bottom) / 2) < 4 };",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                layout,
+                json!({ "tag": "INPUT", "readOnly": true, "mono": true, "oneLine": true,
+                        "inside": true, "sameRow": true }),
+                "the key field and its copy button"
+            );
             assert_eq!(
                 page.focused_id().await,
                 "secret-copy",
@@ -501,14 +546,12 @@ fn create_key_shows_the_plaintext_once_and_copies_it() {
             assert_eq!(page.text(&format!("{row} code.masked")).await, masked(&key));
             let expiry = page.text(&format!("{row} .expiry")).await;
             assert!(
-                expiry.contains("Expires in 45 days") || expiry.contains("Expires in 44 days"),
+                expiry.contains("in 45 days") || expiry.contains("in 44 days"),
                 "expiry: {expiry}"
             );
             assert!(!page.visible("#keys-empty").await);
 
             // Copy, then close: the plaintext is gone from the page for good.
-            page.click("#secret-copy").await;
-            page.wait_text(".copy-status", "Copied").await;
             close_secret_panel(&page).await;
             assert_eq!(page.focused_id().await, "create-open", "focus restored");
             assert!(!page.holds_text(&key).await, "the plaintext left the page");
@@ -545,16 +588,30 @@ fn create_key_shows_the_plaintext_once_and_copies_it() {
             assert_eq!(page.row_status(&id).await, "active");
             assert!(!page.holds_text(&key[22..]).await);
 
-            // Escape closes the panel too, removing it the same way.
+            // Issue 14, item 7: closing without copying asks once, whether by Escape or by the
+            // button; the second request closes it, removing it the same way.
             let second = create_through_ui(&page, "Second", None).await;
             page.press(escape()).await;
-            page.wait_until(
-                "the one-time panel has left the page",
-                "return document.getElementById('secret-dialog') === null;",
-                vec![],
-            )
-            .await;
+            page.wait_visible("#secret-unsaved").await;
+            assert!(
+                page.text("#secret-unsaved")
+                    .await
+                    .contains("You have not copied the key"),
+                "asks before a key nobody copied is gone"
+            );
+            assert!(page.dialog_open("secret-dialog").await, "still open");
+            assert_eq!(page.value("#secret-value").await, second);
+            assert_eq!(page.text("#secret-close").await, "Close without copying");
+            page.click("#secret-close").await;
+            wait_secret_gone(&page).await;
             assert!(!page.holds_text(&second[22..]).await);
+
+            let third = create_through_ui(&page, "Third", None).await;
+            page.click("#secret-close").await;
+            page.wait_visible("#secret-unsaved").await;
+            page.press(escape()).await;
+            wait_secret_gone(&page).await;
+            assert!(!page.holds_text(&third[22..]).await);
         },
     );
 }
@@ -612,7 +669,7 @@ fn rotate_with_each_configured_overlap() {
                     .await;
                 page.click("#rotate-submit").await;
                 page.wait_visible("#secret-dialog").await;
-                let new_key = page.text("#secret-value").await;
+                let new_key = page.value("#secret-value").await;
                 assert_key_shape(&new_key);
                 assert_ne!(&new_key, old_key);
                 assert!(
@@ -622,6 +679,12 @@ fn rotate_with_each_configured_overlap() {
                 );
                 close_secret_panel(&page).await;
                 assert!(!page.holds_text(&new_key[22..]).await);
+                // Issue 14, item 10: focus goes to the row that was rotated.
+                assert!(
+                    page.has_focus(&old_row).await,
+                    "focus on the rotated key's row, not {}",
+                    page.focused_id().await
+                );
 
                 // The old key is visibly in grace until now + overlap, and cannot be rotated again.
                 assert_eq!(page.row_status(&old_id).await, "grace");
@@ -752,6 +815,12 @@ fn revoke_asks_for_confirmation_naming_the_key() {
             .await;
             assert!(!page.visible("#revoke-dialog").await);
             page.wait_text("#status", "revoked").await;
+            // Issue 14, item 10: focus goes to the row that was revoked, which stays in view.
+            assert!(
+                page.has_focus(&row).await,
+                "focus on the revoked key's row, not {}",
+                page.focused_id().await
+            );
             assert!(
                 page.text(&format!("{row} .badge"))
                     .await
@@ -772,7 +841,17 @@ fn revoke_asks_for_confirmation_naming_the_key() {
                 page.api.probe(&key),
                 (401, Some("api_key_revoked".to_owned()))
             );
+            // After a reload the revoked key is hidden by default, and listed with its chip.
             page.reload_list().await;
+            assert!(
+                !page.visible(&row).await,
+                "revoked keys are hidden by default"
+            );
+            page.wait_text("#status-filters button[data-status=revoked] .count", "1")
+                .await;
+            page.click("#status-filters button[data-status=revoked]")
+                .await;
+            page.wait_visible(&row).await;
             assert_eq!(page.row_status(&id).await, "revoked");
         },
     );
@@ -780,16 +859,48 @@ fn revoke_asks_for_confirmation_naming_the_key() {
 
 // ------------------------------------------------------------------ theme and screenshots
 
-/// Keys in every status a fresh server can show, for the screenshots.
-fn seed_showcase(page: &Page) {
+/// Services a partner's IT admin runs keys for, to make a realistic list.
+const SERVICES: [&str; 10] = [
+    "Billing export",
+    "Warehouse scanner",
+    "Nightly BI sync",
+    "Checkout service",
+    "Partner webhook relay",
+    "Inventory feed",
+    "Mobile app backend",
+    "Data lake loader",
+    "Fraud scoring",
+    "Label printer",
+];
+const REGIONS: [&str; 5] = ["eu-west", "us-east", "ap-south", "staging", "on-prem"];
+
+/// Creates `n` keys through the API, in every status a fresh server can show: most active,
+/// every 9th expiring within 30 days, every 15th revoked, every 20th rotated (in grace, with an
+/// active successor). Returns the session token.
+fn seed_fleet(page: &Page, n: usize) -> String {
     let api = &page.api;
     let token = api.token();
-    let (staging, _) = api.create_key(&token, "Staging smoke tests", 90);
-    api.revoke_key(&token, staging["id"].as_str().expect("id"));
-    api.create_key(&token, "Nightly BI sync", 21);
-    api.create_key(&token, "Warehouse scanner", 180);
-    let (billing, _) = api.create_key(&token, "Billing export (prod)", 365);
-    api.rotate_key(&token, billing["id"].as_str().expect("id"), 48);
+    for i in 0..n {
+        let name = format!(
+            "{} ({}) #{}",
+            SERVICES[i % SERVICES.len()],
+            REGIONS[(i / SERVICES.len()) % REGIONS.len()],
+            i + 1
+        );
+        let days = if i % 9 == 4 {
+            3 + u32::try_from(i % 25).expect("small")
+        } else {
+            365 - u32::try_from(i % 300).expect("small")
+        };
+        let (credential, _) = api.create_key(&token, &name, days);
+        let id = credential["id"].as_str().expect("id");
+        if i % 15 == 7 {
+            api.revoke_key(&token, id);
+        } else if i % 20 == 11 {
+            api.rotate_key(&token, id, 48);
+        }
+    }
+    token
 }
 
 fn publish_screenshot(path: &Path, name: &str) {
@@ -805,87 +916,115 @@ async fn theme(page: &Page) -> String {
         .await
 }
 
+async fn stored_theme(page: &Page) -> Value {
+    page.js(
+        "return localStorage.getItem('idunox.portal.theme');",
+        vec![],
+    )
+    .await
+}
+
+async fn body_background(page: &Page) -> String {
+    page.js_string(
+        "return getComputedStyle(document.body).backgroundColor;",
+        vec![],
+    )
+    .await
+}
+
+/// Waits until the list shows rows again after a change of query.
+async fn wait_rows(page: &Page, what: &str, script: &str, args: Vec<Value>) {
+    page.wait_until(what, script, args).await;
+}
+
 #[test]
-fn theme_toggle_is_remembered_across_reloads() {
+fn theme_choice_is_remembered_and_screenshots_show_200_keys() {
     browser_test(
         "theme",
         ServerOptions::default(),
         BrowserOptions::default(),
         |page| async move {
-            seed_showcase(&page);
+            seed_fleet(&page, 200);
+            page.set_viewport_width(1440).await;
             page.sign_in().await;
-            assert_eq!(
-                theme(&page).await,
-                "light",
-                "follows the (light) system theme"
-            );
-            assert_eq!(
-                page.js(
-                    "return localStorage.getItem('idunox.portal.theme');",
-                    vec![]
-                )
-                .await,
-                Value::Null
-            );
-            assert_eq!(
-                page.js(
-                    "return document.querySelectorAll('#keys-body tr').length;",
-                    vec![]
-                )
-                .await,
-                json!(5)
-            );
-            for status in ["active", "expiring", "grace", "revoked"] {
-                assert!(
-                    page.visible(&format!("#keys-body .badge-{status}")).await,
-                    "a {status} badge"
-                );
-            }
-            let light_bg = page
-                .js_string(
-                    "return getComputedStyle(document.body).backgroundColor;",
+
+            // Issue 14, item 11: System, Light and Dark; System (the default) follows the
+            // (light) system theme and stores nothing.
+            let options = page
+                .js(
+                    "return [...document.querySelectorAll('#theme-select option')].map(o => o.value);",
                     vec![],
                 )
                 .await;
+            assert_eq!(options, json!(["system", "light", "dark"]));
+            assert_eq!(page.value("#theme-select").await, "system");
+            assert_eq!(theme(&page).await, "light");
+            assert_eq!(stored_theme(&page).await, Value::Null);
+            let light_bg = body_background(&page).await;
 
-            page.reload_list().await;
+            page.js("document.activeElement.blur();", vec![]).await;
             let light = page.screenshot("portal-light").await;
             publish_screenshot(&light, "portal-light.png");
 
-            page.click("#theme-toggle").await;
-            assert_eq!(theme(&page).await, "dark");
-            assert_eq!(
-                page.js_string(
-                    "return document.getElementById('theme-toggle').getAttribute('aria-pressed');",
-                    vec![]
-                )
-                .await,
-                "true"
-            );
-            assert_eq!(
-                page.js_string(
-                    "return localStorage.getItem('idunox.portal.theme');",
-                    vec![]
-                )
-                .await,
-                "dark"
-            );
-            let dark_bg = page
-                .js_string(
-                    "return getComputedStyle(document.body).backgroundColor;",
-                    vec![],
-                )
+            // The filters: revoked keys shown too, a search, soonest expiry first.
+            page.click("#status-filters button[data-status=revoked]")
                 .await;
-            assert_ne!(light_bg, dark_bg, "the page really changes colour");
+            page.fill("#key-search", "Nightly").await;
+            wait_rows(
+                &page,
+                "the list shows the filtered keys",
+                "const rows = [...document.querySelectorAll('#keys-body tr')]; \
+                 return rows.length > 0 && rows.every(r => \
+                   r.querySelector('.key-name').textContent.includes('Nightly')) \
+                   && rows.some(r => r.dataset.status === 'revoked');",
+                vec![],
+            )
+            .await;
+            page.js("document.activeElement.blur();", vec![]).await;
+            let filters = page.screenshot("portal-filters").await;
+            publish_screenshot(&filters, "portal-filters.png");
+
+            // The rotation dialog.
+            page.click("#status-filters button[data-status=revoked]")
+                .await;
+            page.fill("#key-search", "").await;
+            page.wait_until(
+                "the default filters are back",
+                "return document.getElementById('key-search').value === '' \
+                   && !document.querySelector('#keys-body tr[data-status=revoked]') \
+                   && document.querySelectorAll('#keys-body tr').length === 25;",
+                vec![],
+            )
+            .await;
+            page.click("#keys-body tr[data-status=active] button[data-action=rotate]")
+                .await;
+            page.wait_visible("#rotate-dialog").await;
+            let rotate = page.screenshot("portal-rotate").await;
+            publish_screenshot(&rotate, "portal-rotate.png");
+            page.press(escape()).await;
+            page.wait_dialog_closed("rotate-dialog").await;
+
+            page.choose_theme("dark").await;
+            assert_eq!(theme(&page).await, "dark");
+            assert_eq!(stored_theme(&page).await, json!("dark"));
+            assert_ne!(
+                light_bg,
+                body_background(&page).await,
+                "the page really changes colour"
+            );
 
             // Remembered across a reload (and the session survives it too).
             page.reload_list().await;
             assert_eq!(theme(&page).await, "dark");
+            assert_eq!(page.value("#theme-select").await, "dark");
             page.js("document.activeElement.blur();", vec![]).await;
             let dark = page.screenshot("portal-dark").await;
             publish_screenshot(&dark, "portal-dark.png");
 
-            page.click("#theme-toggle").await;
+            // Back to System: the stored choice is dropped, the system (light) wins again.
+            page.choose_theme("system").await;
+            assert_eq!(theme(&page).await, "light");
+            assert_eq!(stored_theme(&page).await, Value::Null);
             page.reload_list().await;
             assert_eq!(theme(&page).await, "light");
             println!("screenshots in {}", artifacts_dir().display());
@@ -905,11 +1044,19 @@ fn theme_follows_a_dark_system_until_chosen() {
             page.goto("/partner").await;
             page.wait_visible("#signin-form").await;
             assert_eq!(theme(&page).await, "dark", "follows the dark system theme");
-            page.click("#theme-toggle").await;
+            assert_eq!(page.value("#theme-select").await, "system");
+            page.choose_theme("light").await;
             assert_eq!(theme(&page).await, "light");
             page.client.refresh().await.expect("reload");
             page.wait_visible("#signin-form").await;
             assert_eq!(theme(&page).await, "light", "the choice beats the system");
+            // Issue 14, item 11: "System" goes back to following the system.
+            page.choose_theme("system").await;
+            assert_eq!(theme(&page).await, "dark");
+            assert_eq!(stored_theme(&page).await, Value::Null);
+            page.client.refresh().await.expect("reload");
+            page.wait_visible("#signin-form").await;
+            assert_eq!(theme(&page).await, "dark");
         },
     );
 }
@@ -952,7 +1099,8 @@ fn hostile_key_names_are_shown_as_text() {
             }
             let injected = page
                 .js(
-                    "return document.querySelectorAll('#keys-body img, #keys-body svg, \
+                    "return document.querySelectorAll('#keys-body img, \
+                       #keys-body svg:not([aria-hidden=true]), \
                        #keys-body script, #keys-body b').length;",
                     vec![],
                 )
@@ -1000,56 +1148,887 @@ fn hostile_key_names_are_shown_as_text() {
     );
 }
 
-// ------------------------------------------------------------------ session expiry
+// ------------------------------------------------------------------ session end (items 1, 2)
+
+/// Session lifetime of the session tests: the warning comes a fifth of it before the end.
+const SHORT_TTL_SECONDS: u64 = 12;
+
+async fn session_mode(page: &Page) -> String {
+    page.js_string(
+        "const d = document.getElementById('session-dialog'); \
+         return d.open ? d.dataset.mode : 'closed';",
+        vec![],
+    )
+    .await
+}
+
+async fn wait_session_mode(page: &Page, mode: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(SHORT_TTL_SECONDS + 5);
+    while session_mode(page).await != mode {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session dialog never showed `{mode}` (now `{}`)",
+            session_mode(page).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 #[test]
-fn expired_session_returns_to_sign_in_with_a_message() {
+fn session_end_keeps_the_page_the_form_and_the_shown_once_key() {
     browser_test(
-        "session_expiry",
+        "session_end",
         ServerOptions {
             jwt_ttl_seconds: SHORT_TTL_SECONDS,
         },
         BrowserOptions::default(),
         |page| async move {
-            // The server refuses an expired token even if the page thinks it is still valid:
-            // the next authenticated call (here, creating a key) leads back to sign-in.
             page.sign_in().await;
-            let signed_in = std::time::Instant::now();
-            page.js(
-                "const s = JSON.parse(sessionStorage.getItem('idunox.portal.session')); \
-                 s.expiresAt = Date.now() + 3600 * 1000; \
-                 sessionStorage.setItem('idunox.portal.session', JSON.stringify(s));",
+
+            // Item 2: a 401 while the create form is filled in keeps what was typed.
+            page.click("#create-open").await;
+            page.wait_visible("#create-dialog").await;
+            page.fill("#create-name", "Typed before the 401").await;
+            page.fill("#create-validity", "90").await;
+            page.tamper_token().await;
+            page.click("#create-submit").await;
+            page.wait_visible("#session-dialog").await;
+            assert_eq!(session_mode(&page).await, "expired");
+            assert_eq!(page.text("#session-title").await, "Your session has ended");
+            assert!(page.text("#session-email").await.contains(EMAIL));
+            assert!(
+                page.dialog_open("create-dialog").await,
+                "the form stays open"
+            );
+            assert_eq!(page.value("#create-name").await, "Typed before the 401");
+            assert_eq!(page.value("#create-validity").await, "90");
+            assert!(page.visible("#keys-view").await, "the page stays");
+            assert!(!page.visible("#signin-view").await);
+
+            // A wrong password is said on the field; the right one signs in again and the
+            // create goes through with the text typed before.
+            page.fill("#session-password", "not the password at all")
+                .await;
+            page.click("#session-submit").await;
+            page.wait_until(
+                "the password field is marked invalid",
+                "return document.getElementById('session-password') \
+                   .getAttribute('aria-invalid') === 'true';",
                 vec![],
             )
             .await;
-            page.reload_list().await;
-            page.click("#create-open").await;
-            page.wait_visible("#create-dialog").await;
-            page.fill("#create-name", "Too late").await;
-            let expired = signed_in + Duration::from_secs(SHORT_TTL_SECONDS + 1);
-            tokio::time::sleep_until(expired.into()).await;
-            page.click("#create-submit").await;
-            page.wait_visible("#signin-form").await;
-            page.wait_text("#signin-message", SESSION_EXPIRED).await;
-            assert!(!page.visible("#keys-view").await);
-            assert!(!page.visible("#create-dialog").await, "dialogs closed");
+            assert!(
+                page.field_marked_invalid("session-password", "not correct")
+                    .await
+            );
+            page.fill("#session-password", PASSWORD).await;
+            page.click("#session-submit").await;
+            page.wait_visible("#secret-dialog").await;
+            let renewed = std::time::Instant::now();
+            assert_eq!(
+                page.text(".secret-for strong").await,
+                "Typed before the 401"
+            );
+            assert!(!page.dialog_open("session-dialog").await);
+            assert!(!page.dialog_open("create-dialog").await);
+            let key = page.value("#secret-value").await;
+            assert_key_shape(&key);
+            assert_eq!(page.api.probe(&key).0, 200, "the key was created once");
+            let id = page.row_id("Typed before the 401", "active").await;
+            assert!(!id.is_empty(), "listed once");
+
+            // Item 1: the warning comes a few moments before the end (a fifth of this short
+            // session) on top of the key dialog, which stays open with the same key.
+            wait_session_mode(&page, "warning").await;
+            let warned = renewed.elapsed();
+            assert!(
+                warned < Duration::from_secs(SHORT_TTL_SECONDS),
+                "warned before the end ({warned:?})"
+            );
+            assert_eq!(page.text("#session-title").await, "Your session ends soon");
+            assert_eq!(page.text("#session-submit").await, "Stay signed in");
+            assert!(page.text("#session-text").await.contains("key"));
+            assert!(page.dialog_open("secret-dialog").await);
+            assert_eq!(page.value("#secret-value").await, key);
+            page.click("#session-later").await;
+            page.wait_dialog_closed("session-dialog").await;
+            assert!(page.dialog_open("secret-dialog").await);
+
+            // At the end, the key dialog is still there under the sign-in dialog, which Escape
+            // does not dismiss.
+            wait_session_mode(&page, "expired").await;
+            assert!(renewed.elapsed() >= Duration::from_secs(SHORT_TTL_SECONDS - 1));
+            assert!(page.dialog_open("secret-dialog").await);
+            assert_eq!(page.value("#secret-value").await, key);
+            assert!(!page.visible("#session-later").await);
+            page.press(escape()).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(
+                session_mode(&page).await,
+                "expired",
+                "Escape does not dismiss it"
+            );
+            assert!(page.dialog_open("secret-dialog").await);
+            assert!(page.visible("#keys-view").await);
+            assert!(!page.visible("#signin-view").await);
+            page.fill("#session-password", PASSWORD).await;
+            page.click("#session-submit").await;
+            page.wait_dialog_closed("session-dialog").await;
+            let renewed = std::time::Instant::now();
+            assert!(page.dialog_open("secret-dialog").await);
+            assert_eq!(page.value("#secret-value").await, key);
+            assert!(
+                page.has_focus("#secret-dialog *:focus").await
+                    || page.focused_id().await.starts_with("secret-"),
+                "focus back in the key dialog"
+            );
+            close_secret_panel(&page).await;
+
+            // "Stay signed in" in the warning renews the session before it ends: no sign-in
+            // dialog at the old end, and the list loads with the new token.
+            wait_session_mode(&page, "warning").await;
+            page.fill("#session-password", PASSWORD).await;
+            page.click("#session-submit").await;
+            page.wait_dialog_closed("session-dialog").await;
+            tokio::time::sleep_until((renewed + Duration::from_secs(SHORT_TTL_SECONDS + 1)).into())
+                .await;
+            assert_eq!(
+                session_mode(&page).await,
+                "closed",
+                "the renewed session goes on"
+            );
+            page.click("#refresh").await;
+            page.wait_text("#status", "Key list updated.").await;
+            assert!(!page.visible("#keys-error").await);
+        },
+    );
+}
+
+// ------------------------------------------------------------------ lists (item 3)
+
+async fn rows(page: &Page) -> Vec<Value> {
+    page.js(
+        "return [...document.querySelectorAll('#keys-body tr')].map(r => ({ \
+           id: r.dataset.id, status: r.dataset.status, \
+           name: r.querySelector('.key-name').textContent, \
+           expiry: (r.querySelector('.col-expiry time') || {}).dateTime || null, \
+           height: r.getBoundingClientRect().height }));",
+        vec![],
+    )
+    .await
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+async fn chip(page: &Page, status: &str) -> (String, String) {
+    let v = page
+        .js(
+            "const c = document.querySelector(`#status-filters button[data-status=${arguments[0]}]`); \
+             return [c.getAttribute('aria-pressed'), c.querySelector('.count').textContent];",
+            vec![json!(status)],
+        )
+        .await;
+    (
+        v[0].as_str().unwrap_or_default().to_owned(),
+        v[1].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+async fn wait_row_count(page: &Page, n: usize) {
+    page.wait_until(
+        &format!("the list shows {n} rows"),
+        "return document.querySelectorAll('#keys-body tr').length === arguments[0] \
+           && !document.getElementById('keys-panel').hidden;",
+        vec![json!(n)],
+    )
+    .await;
+}
+
+#[test]
+fn long_lists_search_filter_sort_and_page() {
+    browser_test(
+        "lists",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            // 60 keys: 44 active (2 of them successors), 7 expiring, 3 in grace, 4 revoked.
+            let token = seed_fleet(&page, 58);
+            let all: Vec<Value> = {
+                let answer: Value = ureq::get(&format!("{}/v1/partner/credentials", page.base))
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .call()
+                    .expect("list")
+                    .into_json()
+                    .expect("list JSON");
+                answer["credentials"]
+                    .as_array()
+                    .cloned()
+                    .expect("credentials")
+            };
+            let count = |status: &str| all.iter().filter(|c| c["status"] == status).count();
+            let live = count("active") + count("expiring") + count("grace");
+            assert!(count("revoked") > 0 && count("expiring") > 0 && count("grace") > 0);
+            page.set_viewport_width(1440).await;
+            page.sign_in().await;
+
+            // Chips with the tenant's counts; revoked and expired hidden by default.
+            for status in ["active", "expiring", "grace", "revoked", "expired"] {
+                let pressed = if ["revoked", "expired"].contains(&status) {
+                    "false"
+                } else {
+                    "true"
+                };
+                assert_eq!(
+                    chip(&page, status).await,
+                    (pressed.to_owned(), count(status).to_string()),
+                    "the {status} chip"
+                );
+            }
+            wait_row_count(&page, 25).await;
+            let first = rows(&page).await;
+            assert!(
+                first.iter().all(|r| r["status"] != "revoked"),
+                "no revoked row by default"
+            );
+            // Compact rows: one line each.
+            for r in &first {
+                assert!(
+                    r["height"].as_f64().expect("height") <= 56.0,
+                    "a compact row: {r}"
+                );
+            }
+            assert_eq!(
+                page.text("#pager-text").await,
+                format!("Keys 1–25 of {live}")
+            );
+
+            // Paging.
+            page.click("#page-next").await;
+            page.wait_text("#pager-text", "Keys 26–").await;
+            let second = rows(&page).await;
+            assert_eq!(second.len(), (live - 25).min(25));
+            assert!(
+                second
+                    .iter()
+                    .all(|r| first.iter().all(|f| f["id"] != r["id"]))
+            );
             assert_eq!(
                 page.js(
-                    "return sessionStorage.getItem('idunox.portal.session');",
+                    "return document.getElementById('page-next').disabled;",
                     vec![]
                 )
                 .await,
-                Value::Null
+                json!(live <= 50)
+            );
+            page.click("#page-prev").await;
+            page.wait_text("#pager-text", "Keys 1–25").await;
+            assert_eq!(rows(&page).await[0]["id"], first[0]["id"]);
+
+            // The callout filters to the keys that expire within 30 days, soonest first.
+            let expiring = count("expiring");
+            page.wait_text(
+                "#expiring-callout-text",
+                &format!("{expiring} keys expire within 30 days."),
+            )
+            .await;
+            page.click("#expiring-show").await;
+            wait_row_count(&page, expiring).await;
+            let shown = rows(&page).await;
+            assert!(shown.iter().all(|r| r["status"] == "expiring"));
+            let dates: Vec<String> = shown
+                .iter()
+                .map(|r| r["expiry"].as_str().expect("an expiry").to_owned())
+                .collect();
+            let mut sorted = dates.clone();
+            sorted.sort();
+            assert_eq!(dates, sorted, "soonest expiry first");
+            assert_eq!(page.value("#key-sort").await, "expires");
+            assert_eq!(chip(&page, "expiring").await.0, "true");
+            assert_eq!(chip(&page, "active").await.0, "false");
+            assert!(!page.visible("#pager").await, "one page");
+
+            // The revoked chip adds the revoked keys.
+            page.click("#status-filters button[data-status=revoked]")
+                .await;
+            wait_row_count(&page, expiring + count("revoked")).await;
+
+            // Search by key id finds exactly that key.
+            let revoked = all
+                .iter()
+                .find(|c| c["status"] == "revoked")
+                .expect("a revoked key");
+            let revoked_id = revoked["id"].as_str().expect("id");
+            page.fill("#key-search", revoked_id).await;
+            wait_row_count(&page, 1).await;
+            assert_eq!(rows(&page).await[0]["id"], json!(revoked_id));
+
+            // Nothing matches: a clear message and a way back.
+            page.fill("#key-search", "no such key anywhere").await;
+            page.wait_visible("#keys-nomatch").await;
+            assert!(page.text("#keys-nomatch").await.contains("No keys match"));
+            page.click("#filters-reset").await;
+            wait_row_count(&page, 25).await;
+            assert_eq!(page.value("#key-search").await, "");
+
+            // Search by part of a name (any case), across live keys.
+            page.fill("#key-search", "warehouse SCANNER").await;
+            let expected = all
+                .iter()
+                .filter(|c| c["status"] != "revoked" && c["status"] != "expired")
+                .filter(|c| {
+                    c["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_lowercase()
+                        .contains("warehouse scanner")
+                })
+                .count();
+            wait_row_count(&page, expected.min(25)).await;
+            assert!(rows(&page).await.iter().all(|r| {
+                r["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Warehouse scanner")
+            }));
+        },
+    );
+}
+
+// ------------------------------------------------------------------ long names, times (4, 5, 6)
+
+/// Whether anything inside the element sticks out of it horizontally.
+async fn overflows(page: &Page, css: &str) -> bool {
+    page.js(
+        "const box = document.querySelector(arguments[0]); \
+         const right = box.getBoundingClientRect().right + 0.5; \
+         return box.scrollWidth > box.clientWidth + 1 \
+           || [...box.querySelectorAll('*')].some(e => e.getClientRects().length \
+                && e.getBoundingClientRect().right > right);",
+        vec![json!(css)],
+    )
+    .await
+        == json!(true)
+}
+
+/// Every `<time>` in the element: its text and how many lines it takes.
+async fn times_in(page: &Page, css: &str) -> Vec<(String, usize)> {
+    let v = page
+        .js(
+            "return [...document.querySelectorAll(arguments[0] + ' time')] \
+               .filter(t => t.getClientRects().length) \
+               .map(t => [t.textContent, new Set([...t.getClientRects()] \
+                 .map(r => Math.round(r.top))).size]);",
+            vec![json!(css)],
+        )
+        .await;
+    v.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap_or_default().to_owned(),
+                usize::try_from(p[1].as_u64().unwrap_or(0)).unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn names_zone(text: &str) -> bool {
+    let last = text.rsplit(' ').next().unwrap_or_default();
+    last == "UTC"
+        || last.starts_with("GMT")
+        || (last.len() >= 3 && last.chars().all(|c| c.is_ascii_uppercase()))
+}
+
+#[test]
+fn long_names_wrap_or_truncate_and_times_name_their_zone() {
+    browser_test(
+        "long_names_times",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            let long = format!("billing-export-{}", "x".repeat(85));
+            assert_eq!(long.chars().count(), 100);
+            let token = page.api.token();
+            let (short_lived, _) = page.api.create_key(&token, "Short-lived", 1);
+            let (graced, _) = page.api.create_key(&token, "Rotated earlier", 365);
+            page.api
+                .rotate_key(&token, graced["id"].as_str().expect("id"), 24);
+            page.set_viewport_width(1440).await;
+            page.sign_in().await;
+
+            // Item 4: in the key dialog and the message after create, the name wraps.
+            create_through_ui(&page, &long, None).await;
+            assert!(
+                !overflows(&page, "#secret-dialog").await,
+                "the key dialog holds the name"
+            );
+            assert_eq!(page.text(".secret-for strong").await, long);
+            page.wait_text("#status", "created").await;
+            assert!(
+                !overflows(&page, "#status").await,
+                "the message holds the name"
+            );
+            close_secret_panel(&page).await;
+
+            // In the list: one line, truncated, the full name on hover and for screen readers.
+            let id = page.row_id(&long, "active").await;
+            let row = Page::row(&id);
+            let name = page
+                .js(
+                    "const n = document.querySelector(arguments[0] + ' .key-name'); \
+                     return { text: n.textContent, title: n.title, \
+                       truncated: n.scrollWidth > n.clientWidth, \
+                       ellipsis: getComputedStyle(n).textOverflow };",
+                    vec![json!(row)],
+                )
+                .await;
+            assert_eq!(
+                name,
+                json!({ "text": long, "title": long, "truncated": true, "ellipsis": "ellipsis" })
+            );
+            assert!(
+                !overflows(&page, "#keys-panel").await,
+                "the table holds the name"
             );
 
-            // Left alone, the page notices the end of the session by itself.
-            page.fill("#signin-email", EMAIL).await;
-            page.fill("#signin-password", PASSWORD).await;
-            page.click("#signin-submit").await;
-            page.wait_visible("#keys-view").await;
+            // The revoke and rotate dialogs hold it too.
+            page.click(&format!("{row} button[data-action=revoke]"))
+                .await;
+            page.wait_visible("#revoke-dialog").await;
+            assert!(
+                !overflows(&page, "#revoke-dialog").await,
+                "the revoke dialog holds the name"
+            );
+            page.click("#revoke-cancel").await;
+            page.click(&format!("{row} button[data-action=rotate]"))
+                .await;
+            page.wait_visible("#rotate-dialog").await;
+            assert!(
+                !overflows(&page, "#rotate-dialog").await,
+                "the rotate dialog holds the name"
+            );
+            assert!(
+                !page.visible("#rotate-cap").await,
+                "a 365-day key is not capped"
+            );
+            page.press(escape()).await;
+            page.wait_dialog_closed("rotate-dialog").await;
+
+            // Item 5 (the part that needs no new API): an overlap capped by the key's expiry
+            // says so.
+            let short_row = Page::row(short_lived["id"].as_str().expect("id"));
+            page.click(&format!("{short_row} button[data-action=rotate]"))
+                .await;
+            page.wait_visible("#rotate-cap").await;
+            assert!(page.text("#rotate-cap").await.contains("expires"));
+            let choices = page
+                .js(
+                    "return [...document.querySelectorAll('#rotate-choices .sub')].map(s => s.textContent);",
+                    vec![],
+                )
+                .await;
+            let choices: Vec<String> = serde_json::from_value(choices).expect("texts");
+            assert!(
+                choices.iter().skip(1).all(|c| c.contains("its own expiry")),
+                "{choices:?}"
+            );
+            page.press(escape()).await;
+            page.wait_dialog_closed("rotate-dialog").await;
+
+            // Item 6: every date-time names its zone, each time stays on one line (no lone
+            // "PM"), in the list and the rotate dialog, at 1440 and 375 px.
+            for width in [1440, 375] {
+                page.set_viewport_width(width).await;
+                let times = times_in(&page, "#keys-body").await;
+                assert!(
+                    times.iter().any(|(t, _)| t.contains(':')),
+                    "date-times listed: {times:?}"
+                );
+                for (text, lines) in &times {
+                    assert_eq!(*lines, 1, "`{text}` breaks across lines at {width} px");
+                    if text.contains(':') {
+                        assert!(names_zone(text), "`{text}` names no time zone");
+                    }
+                }
+            }
+            page.set_viewport_width(1440).await;
+
+            // Grace end is plain text, not link-like.
+            let grace_row = Page::row(graced["id"].as_str().expect("id"));
+            let grace = page
+                .js(
+                    "const e = document.querySelector(arguments[0] + ' .expiry'); \
+                     const s = getComputedStyle(e); \
+                     return { link: !!e.closest('a'), underline: s.textDecorationLine, \
+                       sameColour: s.color === getComputedStyle(document.body).color };",
+                    vec![json!(grace_row)],
+                )
+                .await;
+            assert_eq!(
+                grace,
+                json!({ "link": false, "underline": "none", "sameColour": true })
+            );
+
+            // UTC on demand.
+            page.click("#utc-toggle").await;
+            page.wait_text("#time-zone-text", "UTC").await;
+            assert_eq!(
+                page.js_string(
+                    "return document.getElementById('utc-toggle').getAttribute('aria-pressed');",
+                    vec![]
+                )
+                .await,
+                "true"
+            );
+            for (text, _) in times_in(&page, "#keys-body").await {
+                if text.contains(':') {
+                    assert!(text.ends_with("UTC"), "`{text}` in UTC");
+                }
+            }
+            page.click("#utc-toggle").await;
+        },
+    );
+}
+
+// ------------------------------------------------------------------ small screens (item 8)
+
+async fn small_targets(page: &Page) -> Vec<Value> {
+    page.js(
+        "return [...document.querySelectorAll('button, select, a.button, a.nav-link, input[type=search]')] \
+           .filter(e => e.getClientRects().length && !e.closest('[hidden]') \
+             && !(e.closest('dialog') && !e.closest('dialog').open)) \
+           .map(e => { const r = e.getBoundingClientRect(); \
+             return { el: e.id || e.textContent.trim(), w: Math.round(r.width), h: Math.round(r.height) }; }) \
+           .filter(t => t.w < 44 || t.h < 44);",
+        vec![],
+    )
+    .await
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+async fn header_rows(page: &Page) -> Value {
+    page.js(
+        "const inner = document.querySelector('.topbar-inner'); \
+         const items = [...inner.children].filter(e => e.getClientRects().length); \
+         const tops = items.map(e => Math.round(e.getBoundingClientRect().top)); \
+         const bottoms = items.map(e => Math.round(e.getBoundingClientRect().bottom)); \
+         return { oneRow: Math.max(...tops) < Math.min(...bottoms), \
+                  height: Math.round(inner.getBoundingClientRect().height), \
+                  overflow: document.documentElement.scrollWidth > window.innerWidth };",
+        vec![],
+    )
+    .await
+}
+
+#[test]
+fn small_screens_one_line_header_and_44px_targets() {
+    browser_test(
+        "small_screens",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            seed_fleet(&page, 30);
+            page.goto("/partner").await;
+            page.set_viewport_width(375).await;
             page.wait_visible("#signin-form").await;
-            page.wait_text("#signin-message", SESSION_EXPIRED).await;
-            assert!(!page.visible("#keys-view").await);
+            page.wait_visible("#docs-link").await;
+            let header = header_rows(&page).await;
+            assert_eq!(
+                header["oneRow"],
+                json!(true),
+                "sign-in header on one line: {header}"
+            );
+            assert_eq!(
+                header["overflow"],
+                json!(false),
+                "no sideways scrolling: {header}"
+            );
+            assert_eq!(
+                small_targets(&page).await,
+                Vec::<Value>::new(),
+                "targets under 44 px"
+            );
+
+            page.sign_in().await;
+            wait_row_count(&page, 25).await;
+            let header = header_rows(&page).await;
+            assert_eq!(
+                header["oneRow"],
+                json!(true),
+                "header on one line: {header}"
+            );
+            assert!(header["height"].as_u64().expect("height") <= 64, "{header}");
+            assert_eq!(
+                header["overflow"],
+                json!(false),
+                "no sideways scrolling: {header}"
+            );
+            assert_eq!(
+                small_targets(&page).await,
+                Vec::<Value>::new(),
+                "targets under 44 px"
+            );
+
+            page.click("#account-button").await;
+            page.wait_visible("#account-menu").await;
+            assert_eq!(
+                small_targets(&page).await,
+                Vec::<Value>::new(),
+                "menu targets"
+            );
+            page.press(escape()).await;
+
+            page.click("#keys-body tr[data-status=active] button[data-action=rotate]")
+                .await;
+            page.wait_visible("#rotate-dialog").await;
+            assert_eq!(
+                small_targets(&page).await,
+                Vec::<Value>::new(),
+                "rotate dialog targets"
+            );
+            assert!(!overflows(&page, "#rotate-dialog").await);
+            page.press(escape()).await;
+            page.wait_dialog_closed("rotate-dialog").await;
+
+            create_through_ui(&page, "Phone-sized", None).await;
+            assert_eq!(
+                small_targets(&page).await,
+                Vec::<Value>::new(),
+                "key dialog targets"
+            );
+            assert!(!overflows(&page, "#secret-dialog").await);
+            close_secret_panel(&page).await;
+        },
+    );
+}
+
+// ------------------------------------------------------------------ notifications (item 9)
+
+#[test]
+fn status_messages_stay_out_of_the_way_and_end_with_the_session() {
+    browser_test(
+        "notifications",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            seed_fleet(&page, 30);
+            for width in [1440, 375] {
+                page.goto("/partner").await;
+                page.set_viewport_width(width).await;
+                page.sign_in().await;
+                page.wait_text("#status", "Signed in as").await;
+                let covered = page
+                    .js(
+                        "const s = document.getElementById('status').getBoundingClientRect(); \
+                         return [...document.querySelectorAll('button')] \
+                           .filter(b => b.getClientRects().length) \
+                           .filter(b => { const r = b.getBoundingClientRect(); \
+                             return r.left < s.right && r.right > s.left \
+                               && r.top < s.bottom && r.bottom > s.top; }) \
+                           .map(b => b.id || b.getAttribute('aria-label') || b.textContent);",
+                        vec![],
+                    )
+                    .await;
+                assert_eq!(
+                    covered,
+                    json!([]),
+                    "the message covers no button at {width} px"
+                );
+                // Nothing rests on a background colour alone, which forced-colours mode removes.
+                let looks = page
+                    .js(
+                        "const s = getComputedStyle(document.getElementById('status')); \
+                         return { position: s.position, \
+                           bordered: parseFloat(s.borderTopWidth) >= 1 && s.borderTopStyle !== 'none', \
+                           transparent: s.backgroundColor === 'rgba(0, 0, 0, 0)' };",
+                        vec![],
+                    )
+                    .await;
+                assert!(
+                    looks["position"] == "static"
+                        && (looks["bordered"] == json!(true)
+                            || looks["transparent"] == json!(true)),
+                    "the message sits in the page, outlined or without a background: {looks}"
+                );
+
+                // Signing out takes the message with it.
+                page.sign_out().await;
+                assert_eq!(
+                    page.text("#status").await,
+                    "",
+                    "no message left after sign-out"
+                );
+                assert!(
+                    !page
+                        .js_string("return document.body.innerText;", vec![])
+                        .await
+                        .contains("Signed in as")
+                );
+            }
+        },
+    );
+}
+
+// ------------------------------------------------------------------ outage (item 12)
+
+#[test]
+fn outage_keeps_the_stale_list_with_a_retry() {
+    browser_test(
+        "outage",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            let token = page.api.token();
+            page.api.create_key(&token, "Before the outage", 365);
+            page.sign_in().await;
+            wait_row_count(&page, 1).await;
+
+            page.stop_server();
+            page.click("#refresh").await;
+            page.wait_visible("#keys-error").await;
+            let text = page.text("#keys-error-text").await;
+            assert!(text.contains("could not be refreshed"), "{text}");
+            assert!(text.contains("may be out of date"), "{text}");
+            assert!(page.visible("#keys-retry").await, "a Retry button");
+            assert_eq!(rows(&page).await.len(), 1, "the stale list stays");
+
+            // Back up, with a key created meanwhile: Retry loads the fresh list.
+            page.restart_server();
+            page.api.create_key(&token, "During the outage", 365);
+            page.click("#keys-retry").await;
+            wait_row_count(&page, 2).await;
+            assert!(!page.visible("#keys-error").await);
+            page.wait_text("#status", "Key list updated.").await;
+        },
+    );
+}
+
+// ------------------------------------------------------------------ accessibility
+
+/// Opens every view and dialog of the page in turn and runs axe-core on each.
+async fn check_every_view(page: &Page, label: &str) {
+    let check = |view: &'static str| {
+        let page = page.clone();
+        let label = label.to_owned();
+        async move { page.assert_accessible(&format!("{view} ({label})")).await }
+    };
+
+    // Sign-in, with an error message and a marked field.
+    page.goto("/partner").await;
+    page.wait_visible("#signin-form").await;
+    page.click("#signin-submit").await;
+    page.wait_visible("#signin-email-error").await;
+    check("sign-in").await;
+
+    // The list, with callout, chips and pager.
+    page.sign_in().await;
+    wait_row_count(page, 25).await;
+    check("key list").await;
+
+    page.click("#account-button").await;
+    page.wait_visible("#account-menu").await;
+    check("account menu").await;
+    page.press(escape()).await;
+
+    page.click("#create-open").await;
+    page.wait_visible("#create-dialog").await;
+    page.fill("#create-validity", "0").await;
+    page.click("#create-submit").await;
+    page.wait_visible("#create-validity-error").await;
+    check("create dialog").await;
+    page.press(escape()).await;
+    page.wait_dialog_closed("create-dialog").await;
+
+    let rotate = "#keys-body tr[data-status=active] button[data-action=rotate]";
+    page.click(rotate).await;
+    page.wait_visible("#rotate-dialog").await;
+    check("rotate dialog").await;
+    page.press(escape()).await;
+    page.wait_dialog_closed("rotate-dialog").await;
+
+    page.click("#keys-body tr[data-status=active] button[data-action=revoke]")
+        .await;
+    page.wait_visible("#revoke-dialog").await;
+    check("revoke dialog").await;
+    page.press(escape()).await;
+    page.wait_dialog_closed("revoke-dialog").await;
+
+    page.click("#keys-body tr[data-status=active] button[data-action=edit]")
+        .await;
+    page.wait_visible("#edit-dialog").await;
+    check("rename dialog").await;
+    page.press(escape()).await;
+    page.wait_dialog_closed("edit-dialog").await;
+
+    page.click("#account-button").await;
+    page.click("#password-open").await;
+    page.wait_visible("#password-dialog").await;
+    page.fill("#password-new", "short").await;
+    check("password dialog").await;
+    page.press(escape()).await;
+    page.wait_dialog_closed("password-dialog").await;
+
+    create_through_ui(page, "Accessible", None).await;
+    page.click("#secret-close").await;
+    page.wait_visible("#secret-unsaved").await;
+    check("key dialog").await;
+    page.click("#secret-close").await;
+    wait_secret_gone(page).await;
+
+    page.tamper_token().await;
+    page.click("#refresh").await;
+    page.wait_visible("#session-dialog").await;
+    check("session dialog").await;
+    page.fill("#session-password", PASSWORD).await;
+    page.click("#session-submit").await;
+    page.wait_dialog_closed("session-dialog").await;
+
+    page.fill("#key-search", "nothing matches this").await;
+    page.wait_visible("#keys-nomatch").await;
+    check("no match").await;
+    page.click("#filters-reset").await;
+    wait_row_count(page, 25).await;
+
+    page.stop_server();
+    page.click("#refresh").await;
+    page.wait_visible("#keys-error").await;
+    check("outage").await;
+    page.restart_server();
+    page.click("#keys-retry").await;
+    page.wait_until(
+        "the list is back",
+        "return document.getElementById('keys-error').hidden;",
+        vec![],
+    )
+    .await;
+    page.sign_out().await;
+}
+
+#[test]
+fn axe_finds_no_violation_on_any_view_in_both_themes_and_widths() {
+    browser_test(
+        "axe",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            if page.axe().await.is_none() {
+                return;
+            }
+            seed_fleet(&page, 40);
+            for width in [1440, 375] {
+                for theme_choice in ["light", "dark"] {
+                    page.goto("/partner").await;
+                    page.set_viewport_width(width).await;
+                    page.wait_visible("#signin-form").await;
+                    page.choose_theme(theme_choice).await;
+                    check_every_view(&page, &format!("{theme_choice}, {width} px")).await;
+                }
+            }
         },
     );
 }

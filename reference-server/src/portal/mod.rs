@@ -1,9 +1,10 @@
 //! The partner portal web page, served at `/partner` from assets compiled into the binary.
 //!
 //! The page is hand-written HTML, CSS and vanilla JavaScript modules (no build step, no
-//! framework). It speaks only the public JSON API of DESIGN §5, exactly as any other client
-//! would: it signs in at `/v1/partner/auth/login`, keeps the session token in
-//! `sessionStorage` and sends it as `Authorization: Bearer`.
+//! framework), one ES module per concern (session, key list, dialogs, …; `app.js` lists them).
+//! It speaks only the public JSON API, exactly as any other client would: it signs in at
+//! `/v1/partner/auth/login`, keeps the session token in `sessionStorage` and sends it as
+//! `Authorization: Bearer`.
 //!
 //! Routes mounted by [`stage`]:
 //!
@@ -67,14 +68,74 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/api.js"),
     },
     Asset {
-        name: "dom.js",
+        name: "session.js",
         content_type: || ContentType::JavaScript,
-        body: include_bytes!("assets/dom.js"),
+        body: include_bytes!("assets/session.js"),
+    },
+    Asset {
+        name: "key-list.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/key-list.js"),
+    },
+    Asset {
+        name: "list-fallback.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/list-fallback.js"),
+    },
+    Asset {
+        name: "key-actions.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/key-actions.js"),
+    },
+    Asset {
+        name: "secret-dialog.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/secret-dialog.js"),
+    },
+    Asset {
+        name: "password.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/password.js"),
+    },
+    Asset {
+        name: "dialogs.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/dialogs.js"),
+    },
+    Asset {
+        name: "theme.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/theme.js"),
+    },
+    Asset {
+        name: "config.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/config.js"),
+    },
+    Asset {
+        name: "notify.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/notify.js"),
+    },
+    Asset {
+        name: "credential.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/credential.js"),
     },
     Asset {
         name: "format.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/format.js"),
+    },
+    Asset {
+        name: "dom.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/dom.js"),
+    },
+    Asset {
+        name: "state.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/state.js"),
     },
     Asset {
         name: "logo.svg",

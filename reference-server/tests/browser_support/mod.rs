@@ -9,7 +9,7 @@ use std::future::Future;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -64,6 +64,8 @@ pub(crate) struct Server {
     /// Its API.
     pub(crate) api: Api,
     dir: tempfile::TempDir,
+    port: u16,
+    options: ServerOptions,
 }
 
 impl Server {
@@ -120,22 +122,54 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
 
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("server.log");
-        let child = Self::command(dir.path(), port, options)
-            .arg("serve")
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("start `reference-server serve`");
+        let child = Self::serve(dir.path(), port, options);
         let mut server = Self {
             child,
             api: Api {
                 base: format!("http://127.0.0.1:{port}"),
             },
             dir,
+            port,
+            options,
         };
         server.wait_ready();
         server
+    }
+
+    fn serve(dir: &Path, port: u16, options: ServerOptions) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .expect("server.log");
+        Self::command(dir, port, options)
+            .arg("serve")
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("start `reference-server serve`")
+    }
+
+    /// Runs the server's CLI on the same configuration and database, with `input` on stdin.
+    #[allow(dead_code)] // used by browser_pending.rs only
+    pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
+        let mut cmd = Self::command(self.dir.path(), self.port, self.options);
+        cmd.args(args);
+        idunox_test_support::process::run_with_stdin(cmd, input)
+    }
+
+    /// Stops the server process (an outage); [`Server::restart`] brings it back on the same
+    /// port and database.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again after [`Server::stop`] and waits until it answers.
+    pub(crate) fn restart(&mut self) {
+        self.stop();
+        self.child = Self::serve(self.dir.path(), self.port, self.options);
+        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {
@@ -391,7 +425,8 @@ pub(crate) fn browser_test<F, Fut>(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
 
-    let server = Server::start(server_options);
+    let server = Arc::new(Mutex::new(Server::start(server_options)));
+    let api = lock(&server).api.clone();
     let profile = tempfile::tempdir().expect("browser profile dir");
     let driver = Driver::start(&driver_binary);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -404,8 +439,9 @@ pub(crate) fn browser_test<F, Fut>(
         let client = connect(driver.port, profile.path(), &browser_options).await;
         let page = Page {
             client: client.clone(),
-            base: server.api.base.clone(),
-            api: server.api.clone(),
+            base: api.base.clone(),
+            api: api.clone(),
+            server: Arc::clone(&server),
         };
         let task = tokio::spawn(scenario(page));
         let outcome = tokio::time::timeout(SCENARIO_LIMIT, task).await;
@@ -425,19 +461,26 @@ pub(crate) fn browser_test<F, Fut>(
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(join)) => {
-            eprintln!("server log:\n{}", server.log());
+            eprintln!("server log:\n{}", lock(&server).log());
             match join.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
                 Err(e) => panic!("browser scenario `{name}` failed: {e}"),
             }
         }
         Err(_) => {
-            eprintln!("server log:\n{}", server.log());
+            eprintln!("server log:\n{}", lock(&server).log());
             panic!("browser scenario `{name}` took longer than {SCENARIO_LIMIT:?}");
         }
     }
     // Keep the server for the API helpers until here.
     drop(server);
+}
+
+/// Locks a mutex, whatever a panicking holder left in it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The page under test and the server behind it.
@@ -449,6 +492,7 @@ pub(crate) struct Page {
     pub(crate) base: String,
     /// The server's API.
     pub(crate) api: Api,
+    server: Arc<Mutex<Server>>,
 }
 
 impl Page {
@@ -476,6 +520,13 @@ impl Page {
             &format!("`{css}` is visible"),
             "const e = document.querySelector(arguments[0]); \
              return !!e && e.getClientRects().length > 0 && !e.disabled;",
+            vec![json!(css)],
+        )
+        .await;
+        // Centre it first, as a person would look at it: WebDriver's own scrolling may leave
+        // it under the sticky header.
+        self.js(
+            "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
             vec![json!(css)],
         )
         .await;
@@ -683,4 +734,198 @@ impl Page {
         std::fs::write(&path, png).expect("write the screenshot");
         path
     }
+
+    /// Replaces the stored session token with one the server refuses (a tampered signature).
+    pub(crate) async fn tamper_token(&self) {
+        self.js(
+            "const s = JSON.parse(sessionStorage.getItem('idunox.portal.session')); \
+             const parts = s.token.split('.'); \
+             parts[2] = parts[2].split('').reverse().join(''); \
+             s.token = parts.join('.'); \
+             sessionStorage.setItem('idunox.portal.session', JSON.stringify(s));",
+            vec![],
+        )
+        .await;
+    }
+
+    /// Whether a dialog (by id) is open.
+    pub(crate) async fn dialog_open(&self, id: &str) -> bool {
+        self.js(
+            "const d = document.getElementById(arguments[0]); return !!d && d.open;",
+            vec![json!(id)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Waits until a dialog (by id) is closed or gone.
+    pub(crate) async fn wait_dialog_closed(&self, id: &str) {
+        self.wait_until(
+            &format!("#{id} closed"),
+            "const d = document.getElementById(arguments[0]); return !d || !d.open;",
+            vec![json!(id)],
+        )
+        .await;
+    }
+
+    /// Whether the element matching a selector has focus.
+    pub(crate) async fn has_focus(&self, css: &str) -> bool {
+        self.js(
+            "return document.activeElement === document.querySelector(arguments[0]);",
+            vec![json!(css)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Whether the field is marked invalid and described by a visible error saying `needle`.
+    pub(crate) async fn field_marked_invalid(&self, id: &str, needle: &str) -> bool {
+        self.js(
+            "const input = document.getElementById(arguments[0]); \
+             if (!input || input.getAttribute('aria-invalid') !== 'true') return false; \
+             const ids = (input.getAttribute('aria-describedby') || '').split(/\\s+/); \
+             return ids.some(id => { const e = document.getElementById(id); \
+               return !!e && !e.hidden && e.textContent.includes(arguments[1]); });",
+            vec![json!(id), json!(needle)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Runs the server's CLI (`reference-server <args>`) on its configuration and database.
+    #[allow(dead_code)] // used by browser_pending.rs only
+    pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
+        lock(&self.server).cli(args, input)
+    }
+
+    /// Stops the server (an outage) until [`Page::restart_server`].
+    pub(crate) fn stop_server(&self) {
+        lock(&self.server).stop();
+    }
+
+    /// Starts the server again on the same port and database.
+    pub(crate) fn restart_server(&self) {
+        lock(&self.server).restart();
+    }
+
+    /// The `value` of the input matching a selector ("" when absent).
+    pub(crate) async fn value(&self, css: &str) -> String {
+        self.js_string(
+            "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
+            vec![json!(css)],
+        )
+        .await
+    }
+
+    /// Resizes the browser so that the page's viewport is `width` CSS pixels wide.
+    pub(crate) async fn set_viewport_width(&self, width: u32) {
+        let height = 900;
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+        // The window has borders in some modes: correct by what the page reports.
+        let inner = self.js("return window.innerWidth;", vec![]).await;
+        let inner = u32::try_from(inner.as_u64().expect("innerWidth")).expect("width");
+        if inner != width {
+            self.client
+                .set_window_size(width + (width.saturating_sub(inner)), height)
+                .await
+                .expect("resize the window");
+        }
+        self.wait_until(
+            &format!("the viewport is {width} px wide"),
+            "return window.innerWidth === arguments[0];",
+            vec![json!(width)],
+        )
+        .await;
+    }
+
+    /// Opens the account menu and signs out through it; waits for the sign-in form.
+    pub(crate) async fn sign_out(&self) {
+        self.click("#account-button").await;
+        self.click("#sign-out").await;
+        self.wait_visible("#signin-form").await;
+    }
+
+    /// Chooses a theme in the header: `system`, `light` or `dark`.
+    pub(crate) async fn choose_theme(&self, choice: &str) {
+        let select = self.find("#theme-select").await;
+        select
+            .select_by_value(choice)
+            .await
+            .unwrap_or_else(|e| panic!("choose the {choice} theme: {e}"));
+        self.wait_until(
+            &format!("the theme choice is {choice}"),
+            "return document.documentElement.dataset.themeChoice === arguments[0];",
+            vec![json!(choice)],
+        )
+        .await;
+    }
+
+    /// Runs axe-core on the page as it is and returns its violations (an empty list when
+    /// clean), or `None` when axe-core is not installed (`npm ci` in `tests/axe/`), which
+    /// fails under `CI=true`.
+    pub(crate) async fn axe(&self) -> Option<Vec<Value>> {
+        let source = axe_source()?;
+        let loaded = self
+            .js("return typeof window.axe === 'object';", vec![])
+            .await;
+        if loaded != json!(true) {
+            // WebDriver runs scripts outside the page's Content-Security-Policy: the page
+            // itself never loads axe.
+            self.js(&format!("{source}\n;return true;"), vec![]).await;
+        }
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 axe.run(document, { resultTypes: ['violations'] }) \
+                   .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, \
+                     help: v.help, nodes: v.nodes.map(n => n.target.join(' ') + ': ' \
+                       + n.failureSummary) })))) \
+                   .catch(e => done([{ id: 'axe-error', help: String(e) }]));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        Some(result.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Asserts that axe-core finds nothing on the page as it is (skips without axe-core,
+    /// except under `CI=true`).
+    pub(crate) async fn assert_accessible(&self, view: &str) {
+        if let Some(violations) = self.axe().await {
+            assert!(
+                violations.is_empty(),
+                "axe-core violations on {view}:\n{}",
+                serde_json::to_string_pretty(&violations).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// `tests/axe/node_modules/axe-core/axe.min.js`, read once; `None` (or a failure under
+/// `CI=true`) when `npm ci` has not been run in `tests/axe/`.
+fn axe_source() -> Option<&'static str> {
+    static SOURCE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SOURCE
+        .get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/axe/node_modules/axe-core/axe.min.js");
+            match std::fs::read_to_string(&path) {
+                Ok(source) => Some(source),
+                Err(e) => {
+                    idunox_test_support::require(
+                        false,
+                        &format!(
+                            "axe-core missing at {} ({e}): run `npm ci` in reference-server/tests/axe",
+                            path.display()
+                        ),
+                    );
+                    None
+                }
+            }
+        })
+        .as_deref()
 }

@@ -52,3 +52,19 @@ export function notice(el, message) {
   el.textContent = message || '';
   el.hidden = !message;
 }
+
+/**
+ * Marks a form field as invalid with a message in its own error element (`<id>-error`, already
+ * named by the field's `aria-describedby`), or clears it when `message` is empty.
+ */
+export function fieldError(input, message) {
+  const box = document.getElementById(`${input.id}-error`);
+  if (message) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+  if (box) notice(box, message);
+}
+
+/** Clears every field error inside a form. */
+export function clearFieldErrors(form) {
+  for (const input of form.querySelectorAll('[aria-invalid]')) fieldError(input, '');
+}

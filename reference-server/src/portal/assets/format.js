@@ -1,18 +1,65 @@
-// Formatting of times and durations for people.
+// Formatting of times and durations for people. Every absolute time names its time zone; the
+// reader may switch every time on the page to UTC (the footer's "Show times in UTC").
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const UTC_KEY = 'idunox.portal.utc';
 
-/** A date and time in the reader's locale and time zone, e.g. "27 Nov 2026, 21:04". */
-export function formatDateTime(iso) {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : dateTime.format(d);
+const parts = { year: 'numeric', month: 'short', day: 'numeric' };
+const withTime = { ...parts, hour: 'numeric', minute: '2-digit', timeZoneName: 'short' };
+const formats = {
+  local: {
+    dateTime: new Intl.DateTimeFormat(undefined, withTime),
+    date: new Intl.DateTimeFormat(undefined, parts),
+  },
+  utc: {
+    dateTime: new Intl.DateTimeFormat(undefined, { ...withTime, timeZone: 'UTC' }),
+    date: new Intl.DateTimeFormat(undefined, { ...parts, timeZone: 'UTC' }),
+  },
+};
+
+let useUtc = (() => {
+  try {
+    return localStorage.getItem(UTC_KEY) === '1';
+  } catch {
+    return false;
+  }
+})();
+
+/** Whether times are shown in UTC rather than the reader's own zone. */
+export function timesInUtc() {
+  return useUtc;
 }
 
-/** A date in the reader's locale, e.g. "27 Nov 2026". */
-export function formatDate(iso) {
+/** Switches every time shown from now on to UTC (or back), remembered in this browser. */
+export function setTimesInUtc(value) {
+  useUtc = Boolean(value);
+  try {
+    if (useUtc) localStorage.setItem(UTC_KEY, '1');
+    else localStorage.removeItem(UTC_KEY);
+  } catch {
+    // Storage may be disabled: the choice then lasts for this page only.
+  }
+}
+
+/** The reader's own time zone, e.g. "Europe/Berlin". */
+export function localZoneName() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+}
+
+function valid(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : dateOnly.format(d);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** A date and time with its zone, e.g. "Nov 27, 2026, 9:04 PM GMT+1" (or in UTC). */
+export function formatDateTime(iso, utc = useUtc) {
+  const d = valid(iso);
+  return d ? formats[utc ? 'utc' : 'local'].dateTime.format(d) : String(iso);
+}
+
+/** A date, e.g. "Nov 27, 2026" (the day in the zone times are shown in). */
+export function formatDate(iso, utc = useUtc) {
+  const d = valid(iso);
+  return d ? formats[utc ? 'utc' : 'local'].date.format(d) : String(iso);
 }
 
 /** "1 day", "5 days". */
@@ -20,10 +67,10 @@ export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** "expires in N days" wording from the API's `expires_in_days`. */
+/** "in N days" wording from the API's `expires_in_days`. */
 export function expiresIn(days) {
-  if (days === 0) return 'Expires today';
-  return `Expires in ${plural(days, 'day', 'days')}`;
+  if (days === 0) return 'today';
+  return `in ${plural(days, 'day', 'days')}`;
 }
 
 /** A short "in 2 days 3 h" / "in 47 min" for a future instant; "now" when past. */
