@@ -10,7 +10,8 @@ use crate::status::Status;
 /// Why a presented string is not a well-formed key of the configured format.
 ///
 /// Parsing never touches a store and never panics; every variant reads
-/// `invalid_api_key` to the outside world (DESIGN §3), the detail is for logs and tests.
+/// `invalid_api_key` to the outside world (`docs/verification.md`), the detail is for logs and
+/// tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -282,7 +283,7 @@ impl From<RandomnessError> for ManageError {
     }
 }
 
-/// Why a presented key was not accepted (DESIGN §3 and §5).
+/// Why a presented key was not accepted (`docs/verification.md`, `docs/http-api.md`).
 ///
 /// Only after the secret matched does a refusal say more than
 /// [`Invalid`](Refusal::Invalid): unknown id, wrong secret, bad checksum and
@@ -305,7 +306,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The stable error code of DESIGN §5.
+    /// The stable error code of `docs/http-api.md`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Missing => "missing_api_key",

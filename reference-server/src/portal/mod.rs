@@ -1,8 +1,8 @@
 //! The partner portal web page, served at `/partner` from assets compiled into the binary.
 //!
 //! The page is hand-written HTML, CSS and vanilla JavaScript modules (no build step, no
-//! framework). It speaks only the public JSON API of DESIGN §5, exactly as any other client
-//! would: it signs in at `/v1/partner/auth/login`, keeps the session token in
+//! framework). It speaks only the public JSON API of `docs/http-api.md`, exactly as any other
+//! client would: it signs in at `/v1/partner/auth/login`, keeps the session token in
 //! `sessionStorage` and sends it as `Authorization: Bearer`.
 //!
 //! Routes mounted by [`stage`]:
