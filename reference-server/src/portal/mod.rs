@@ -43,10 +43,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 const INDEX_HTML: &str = include_str!("assets/index.html");
 
 /// One compiled-in asset: its file name under `/partner/assets/`, content type and bytes.
-struct Asset {
-    name: &'static str,
-    content_type: fn() -> ContentType,
-    body: &'static [u8],
+/// The API reference page (`crate::docs_page`) serves its assets the same way.
+pub(crate) struct Asset {
+    pub(crate) name: &'static str,
+    pub(crate) content_type: fn() -> ContentType,
+    pub(crate) body: &'static [u8],
 }
 
 /// Every file under `/partner/assets/`. Nothing is read from the file system at run time.
@@ -83,11 +84,12 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-/// A portal answer: a static body with its content type and the portal's headers.
-struct PortalResponse {
-    status: Status,
-    content_type: ContentType,
-    body: &'static [u8],
+/// A portal answer: a static body with its content type and the portal's headers. The API
+/// reference page (`crate::docs_page`) answers with it too.
+pub(crate) struct PortalResponse {
+    pub(crate) status: Status,
+    pub(crate) content_type: ContentType,
+    pub(crate) body: &'static [u8],
 }
 
 impl<'r> Responder<'r, 'static> for PortalResponse {
@@ -121,7 +123,12 @@ fn index() -> PortalResponse {
 /// `GET /partner/assets/<file>`: a compiled-in asset, or 404 for any other name.
 #[get("/partner/assets/<file>")]
 fn asset(file: &str) -> Option<PortalResponse> {
-    ASSETS
+    serve_asset(ASSETS, file)
+}
+
+/// The answer for the asset named `file` among `assets`; `None` (404) for any other name.
+pub(crate) fn serve_asset(assets: &[Asset], file: &str) -> Option<PortalResponse> {
+    assets
         .iter()
         .find(|asset| asset.name == file)
         .map(|asset| PortalResponse {
