@@ -3,7 +3,7 @@
 //!
 //! The whole integration is the one `.layer(ApiKeyLayer::new(verifier))` line in [`router`]:
 //! handlers behind it take the [`Verified`] key (tenant, key id, status) as an extractor, and
-//! refusals answer DESIGN §5's JSON envelope without reaching them.
+//! refusals answer the JSON envelope of `docs/http-api.md` without reaching them.
 //!
 //! Keys are issued elsewhere — by the partner portal — and this service only reads them: it needs
 //! a [`KeyStore`] (to look keys up) and a [`TenantDirectory`] (to name tenants), both generic.
@@ -114,8 +114,8 @@ fn routes<T: TenantDirectory>(tenants: T) -> Router {
 }
 
 /// The API: every route is behind the key layer, over any key store and tenant directory.
-/// Refusals are DESIGN §5's JSON answers; a store failure (503) is also logged, at most once a
-/// second.
+/// Refusals are the JSON answers of `docs/http-api.md`; a store failure (503) is also logged, at
+/// most once a second.
 fn router<K: KeyStore, T: TenantDirectory>(verifier: Verifier<K>, tenants: T) -> Router {
     let json = JsonRefusal::new();
     let last_logged = Arc::new(AtomicI64::new(0));
@@ -146,7 +146,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// `GET /v1/partner-auth-probe`: who am I, as DESIGN §5 says.
+/// `GET /v1/partner-auth-probe`: who am I, as `docs/http-api.md` says.
 async fn probe<T: TenantDirectory>(
     State(tenants): State<Arc<T>>,
     Verified(key): Verified,

@@ -1,4 +1,4 @@
-//! Fuzz the key parser (DESIGN §2) with arbitrary bytes.
+//! Fuzz the key parser (`docs/key-format.md`) with arbitrary bytes.
 //!
 //! Every input must parse without panicking, agree with an independent oracle of the format
 //! (own CRC32 and base62), give the same answer through the `&str` and `&[u8]` entry points,

@@ -1,6 +1,6 @@
 //! Arbitrary `X-Api-Key` header bytes (split at `\n` into several header lines) through
 //! `idunox_keys_tower::ApiKeyService`: it must never panic, accept only the one stored key, answer
-//! every refusal with DESIGN §5's envelope, and never echo the presented value.
+//! every refusal with the envelope of `docs/http-api.md`, and never echo the presented value.
 //!
 //! The harness is shared with `idunox-keys-tower/tests/fuzz_corpus.rs`, which replays
 //! `corpus/tower_header/` under plain `cargo test`.

@@ -11,7 +11,7 @@
 //!
 //! let verifier = Verifier::new(Arc::new(MemoryStore::new()), KeyFormat::new("idx", "test")?);
 //!
-//! // The defaults: header `x-api-key`, DESIGN §5's JSON refusals.
+//! // The defaults: header `x-api-key`, the JSON refusals of `docs/http-api.md`.
 //! let layer = ApiKeyLayer::new(verifier.clone());
 //! assert_eq!(layer.header(), "x-api-key");
 //!

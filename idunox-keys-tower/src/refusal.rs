@@ -1,6 +1,6 @@
 //! What a refused request gets back: the [`OnRefusal`] hook and its default, [`JsonRefusal`].
 //!
-//! The default answers as DESIGN §5 says:
+//! The default answers as `docs/http-api.md` and `docs/verification.md` say:
 //!
 //! | refusal | status | body `error.code` | extra header |
 //! | --- | --- | --- | --- |
@@ -72,8 +72,8 @@ where
     }
 }
 
-/// The default refusal: DESIGN §5's JSON envelope, 401 with `WWW-Authenticate` or 503 with
-/// `Retry-After` (see the [module docs](self)).
+/// The default refusal: the JSON envelope of `docs/http-api.md`, 401 with `WWW-Authenticate` or
+/// 503 with `Retry-After` (see the [module docs](self)).
 ///
 /// Works with any response body that can be made from [`Bytes`] (`axum::body::Body`,
 /// `http_body_util::Full<Bytes>`, `Bytes`, `Vec<u8>`, …).
@@ -182,8 +182,9 @@ impl<B: From<Bytes>> OnRefusal<B> for JsonRefusal {
     }
 }
 
-/// A response with DESIGN §5's error envelope: `{"error":{"code":…,"message":…}}`,
-/// `Content-Type: application/json` and `Cache-Control: no-store`.
+/// A response with the error envelope of `docs/http-api.md`,
+/// `{"error":{"code":…,"message":…}}`, `Content-Type: application/json` and
+/// `Cache-Control: no-store`.
 ///
 /// Useful to hooks that answer some refusals themselves.
 ///

@@ -1,5 +1,5 @@
-//! The layer through a real axum router: every answer of DESIGN §5's probe, the extractor, the
-//! refusal hook, overload, odd headers, and revokes racing live traffic.
+//! The layer through a real axum router: every answer of the key probe (`docs/http-api.md`), the
+//! extractor, the refusal hook, overload, odd headers, and revokes racing live traffic.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -78,7 +78,7 @@ impl Fixture {
     }
 }
 
-/// The probe of DESIGN §5 behind `layer`, plus two unguarded routes.
+/// The key probe of `docs/http-api.md` behind `layer`, plus two unguarded routes.
 fn app<R>(layer: ApiKeyLayer<Store, R>) -> Router
 where
     R: OnRefusal<Body> + Send + Sync + 'static,

@@ -1,4 +1,4 @@
-//! Base62 with the alphabet `0-9A-Za-z`, in that order (DESIGN §2).
+//! Base62 with the alphabet `0-9A-Za-z`, in that order (`docs/key-format.md`).
 
 /// The alphabet, in value order.
 pub(crate) const ALPHABET: &[u8; 62] =

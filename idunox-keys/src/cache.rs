@@ -1,4 +1,4 @@
-//! The warm-verification cache of DESIGN §3.
+//! The warm-verification cache of `docs/verification.md`.
 //!
 //! After argon2 accepted a secret for a key id, the cache remembers a keyed digest of
 //! `key_id ‖ secret` — never the secret — so the next verification of that key costs one digest

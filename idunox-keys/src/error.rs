@@ -10,7 +10,8 @@ use crate::status::Status;
 /// Why a presented string is not a well-formed key of the configured format.
 ///
 /// Parsing never touches a store and never panics; every variant reads
-/// `invalid_api_key` to the outside world (DESIGN §3), the detail is for logs and tests.
+/// `invalid_api_key` to the outside world (`docs/verification.md`), the detail is for logs and
+/// tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -421,7 +422,7 @@ impl From<RandomnessError> for ManageError {
     }
 }
 
-/// Why a presented key was not accepted, with the one HTTP face every edge uses (the tower
+/// Why a presented key was not accepted (`docs/verification.md`, `docs/http-api.md`), with the one HTTP face every edge uses (the tower
 /// layer and the reference server): [`http_status`](Self::http_status), [`code`](Self::code),
 /// a sentence ([`Display`](fmt::Display)), [`retry_after`](Self::retry_after) and
 /// [`challenge`](Self::challenge) (`WWW-Authenticate`).
@@ -551,7 +552,7 @@ impl Overload {
 }
 
 impl Refusal {
-    /// The stable error code.
+    /// The stable error code (`docs/http-api.md`).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Missing => "missing_api_key",

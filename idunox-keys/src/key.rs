@@ -1,4 +1,4 @@
-//! The key format of DESIGN §2: `prefix_environment_<key_id>_<secret><checksum>`.
+//! The key format of `docs/key-format.md`: `prefix_environment_<key_id>_<secret><checksum>`.
 //!
 //! ```
 //! use idunox_keys::{KeyFormat, ParseError};
@@ -424,18 +424,19 @@ impl fmt::Debug for PresentedKey {
 mod tests {
     use super::*;
 
-    const DESIGN_EXAMPLE: &str = "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM";
+    /// The example key of `docs/key-format.md`.
+    const DOCUMENTED_KEY: &str = "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM";
 
     fn fmt() -> KeyFormat {
         KeyFormat::new("idx", "test").unwrap()
     }
 
     #[test]
-    fn design_example_is_valid() {
-        let p = fmt().parse(DESIGN_EXAMPLE).unwrap();
+    fn documented_key_is_valid() {
+        let p = fmt().parse(DOCUMENTED_KEY).unwrap();
         assert_eq!(p.key_id().as_str(), "XFE89T5jtdJh");
         assert_eq!(&p.secret()[..], b"6xuFZu1TeOffxgYTozBujBIzcR09E8aF");
-        assert_eq!(DESIGN_EXAMPLE.len(), 60);
+        assert_eq!(DOCUMENTED_KEY.len(), 60);
         assert_eq!(fmt().key_len(), 60);
     }
 
@@ -449,12 +450,12 @@ mod tests {
         );
         assert_eq!(f.parse("idx_test_abc").unwrap_err(), ParseError::Malformed);
         assert_eq!(
-            f.parse(&DESIGN_EXAMPLE.replacen("idx", "abc", 1))
+            f.parse(&DOCUMENTED_KEY.replacen("idx", "abc", 1))
                 .unwrap_err(),
             ParseError::WrongPrefix
         );
         assert_eq!(
-            f.parse(&DESIGN_EXAMPLE.replacen("test", "live", 1))
+            f.parse(&DOCUMENTED_KEY.replacen("test", "live", 1))
                 .unwrap_err(),
             ParseError::WrongEnvironment
         );

@@ -1,4 +1,4 @@
-//! The lifecycle rules of DESIGN §4 — create, rotate, revoke — over any [`KeyStore`].
+//! The lifecycle rules of `docs/lifecycle.md` — create, rotate, revoke — over any [`KeyStore`].
 //!
 //! ```
 //! use std::sync::Arc;

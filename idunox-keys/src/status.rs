@@ -1,4 +1,4 @@
-//! The status of a credential at an instant (DESIGN §4).
+//! The status of a credential at an instant (`docs/lifecycle.md`).
 //!
 //! ```
 //! use idunox_keys::Status;

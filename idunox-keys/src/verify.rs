@@ -1,4 +1,4 @@
-//! The verification path of DESIGN §3, top to bottom:
+//! The verification path of `docs/verification.md`, top to bottom:
 //! parse → checksum → environment → store lookup by key id → secret check → status at `now`.
 //!
 //! Each step refuses cheaply before the next, more expensive one. The secret check is warm when

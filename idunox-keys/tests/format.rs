@@ -1,12 +1,12 @@
-//! The key format of DESIGN §2, from the outside: round-trips, and every small corruption of a
-//! valid key is refused offline.
+//! The key format of `docs/key-format.md`, from the outside: round-trips, and every small
+//! corruption of a valid key is refused offline.
 
 #[path = "support/key_parser_checks.rs"]
 mod checks;
 mod common;
 
 use checks::{build_key, oracle_valid};
-use common::{DESIGN_EXAMPLE, format};
+use common::{DOCUMENTED_KEY, format};
 use idunox_keys::key::MAX_KEY_LEN;
 use idunox_keys::{FormatError, KeyFormat, ParseError};
 use proptest::prelude::*;
@@ -148,9 +148,9 @@ fn assert_every_corruption_refused(f: &KeyFormat, key: &str) {
 }
 
 #[test]
-fn design_example_and_generated_keys_refuse_every_corruption() {
+fn documented_and_generated_keys_refuse_every_corruption() {
     let f = format();
-    assert_every_corruption_refused(&f, DESIGN_EXAMPLE);
+    assert_every_corruption_refused(&f, DOCUMENTED_KEY);
     for _ in 0..2 {
         let key = f.generate().unwrap();
         assert_every_corruption_refused(&f, key.expose_secret());
@@ -162,9 +162,9 @@ fn design_example_and_generated_keys_refuse_every_corruption() {
 }
 
 #[test]
-fn design_example_checks_with_an_independent_checksum() {
-    // An outside tool can check a key the same way (DESIGN §2): the oracle's own CRC32 and
-    // base62 agree with the example.
+fn documented_key_checks_with_an_independent_checksum() {
+    // An outside tool can check a key the same way (`docs/key-format.md`): the oracle's own
+    // CRC32 and base62 agree with the example.
     assert_eq!(checks::crc32(b"123456789"), 0xCBF4_3926);
     assert_eq!(
         build_key(
@@ -173,9 +173,9 @@ fn design_example_checks_with_an_independent_checksum() {
             "XFE89T5jtdJh",
             "6xuFZu1TeOffxgYTozBujBIzcR09E8aF"
         ),
-        DESIGN_EXAMPLE
+        DOCUMENTED_KEY
     );
-    assert!(oracle_valid("idx", "test", DESIGN_EXAMPLE.as_bytes()));
+    assert!(oracle_valid("idx", "test", DOCUMENTED_KEY.as_bytes()));
 }
 
 #[test]
@@ -221,7 +221,7 @@ fn keys_with_the_same_id_differ_in_their_secret() {
 #[test]
 fn too_long_input_is_refused_before_anything_else() {
     let f = format();
-    let long = format!("{DESIGN_EXAMPLE}{}", "A".repeat(MAX_KEY_LEN));
+    let long = format!("{DOCUMENTED_KEY}{}", "A".repeat(MAX_KEY_LEN));
     assert_eq!(f.parse(&long).unwrap_err(), ParseError::TooLong);
     assert_eq!(
         f.parse_bytes(&[b'_'; MAX_KEY_LEN + 1]).unwrap_err(),

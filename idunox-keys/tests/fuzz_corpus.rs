@@ -45,7 +45,7 @@ fn every_corpus_file_passes_the_fuzz_checks() {
 fn named_seeds_mean_what_their_names_say() {
     let format = KeyFormat::new("idx", "test").unwrap();
     for name in [
-        "valid-design-example",
+        "valid-documented-key",
         "valid-all-zero",
         "valid-all-z",
         "valid-mixed",

@@ -1,4 +1,4 @@
-//! The create / rotate / revoke rules of DESIGN §4 and every refusal.
+//! The create / rotate / revoke rules of `docs/lifecycle.md` and every refusal.
 
 mod common;
 

@@ -1,5 +1,5 @@
-//! Status at every boundary instant (DESIGN §4), directly through `Status::of` and end to end
-//! through `KeyManager` and `Verifier` on a `ManualClock`.
+//! Status at every boundary instant (`docs/lifecycle.md`), directly through `Status::of` and end
+//! to end through `KeyManager` and `Verifier` on a `ManualClock`.
 
 mod common;
 

@@ -1,5 +1,5 @@
-//! The verification pipeline of DESIGN §3 from the outside: cold then warm, refusals that say
-//! nothing before the secret matched, bounded cold work, coalesced last-used writes.
+//! The verification pipeline of `docs/verification.md` from the outside: cold then warm, refusals
+//! that say nothing before the secret matched, bounded cold work, coalesced last-used writes.
 //!
 //! Which path a verification took is observed without timing anything: a [`ProbeStore`] can make
 //! the stored hash unreadable (a warm verification never reads it), and a held cold permit turns

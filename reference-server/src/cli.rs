@@ -1,4 +1,4 @@
-//! The command line of DESIGN §6.
+//! The command line of `docs/configuration.md`.
 //!
 //! ```text
 //! reference-server                      # = serve

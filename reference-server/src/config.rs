@@ -11,7 +11,7 @@
 //! | `jwt_issuer` / `jwt_audience` | `idunox-reference-server` / `idunox-partner-portal` | checked on every token |
 //! | `environment` / `key_prefix` | `test` / `idx` | the key format, `idx_test_…` |
 //! | `api_base_url` | `http://<address>:<port>` | shown by `/v1/partner/config` |
-//! | `docs_url` | `<api_base_url>/v1/openapi.json` | shown by `/v1/partner/config` |
+//! | `docs_url` | `<api_base_url>/docs` | the API reference, shown by `/v1/partner/config` |
 //! | `portal_url` | `<api_base_url>/partner` | shown by `/v1/partner/config` |
 //! | `default_validity_days` | `365` | validity of a new key |
 //! | `rotation_grace_hours` | `[24, 48, 72]` | allowed rotation overlaps |
@@ -253,9 +253,7 @@ impl ServerConfig {
             jwt_audience: raw.jwt_audience,
             environment: raw.environment,
             key_prefix: raw.key_prefix,
-            docs_url: raw
-                .docs_url
-                .unwrap_or_else(|| format!("{api_base}/v1/openapi.json")),
+            docs_url: raw.docs_url.unwrap_or_else(|| format!("{api_base}/docs")),
             portal_url: raw
                 .portal_url
                 .unwrap_or_else(|| format!("{api_base}/partner")),
@@ -389,6 +387,26 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn public_urls_follow_the_api_base_url() {
+        let base = figment().merge(("jwt_secret", "0123456789abcdef0123456789abcdef"));
+        let c = ServerConfig::from_figment(&base).unwrap();
+        assert_eq!(c.api_base_url, "http://127.0.0.1:8000");
+        assert_eq!(c.docs_url, "http://127.0.0.1:8000/docs");
+        assert_eq!(c.portal_url, "http://127.0.0.1:8000/partner");
+        let c = ServerConfig::from_figment(
+            &base
+                .clone()
+                .merge(("api_base_url", "https://api.example.com/")),
+        )
+        .unwrap();
+        assert_eq!(c.docs_url, "https://api.example.com/docs");
+        let c =
+            ServerConfig::from_figment(&base.merge(("docs_url", "https://docs.example.com/keys")))
+                .unwrap();
+        assert_eq!(c.docs_url, "https://docs.example.com/keys");
     }
 
     #[test]

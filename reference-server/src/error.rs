@@ -1,5 +1,5 @@
-//! The error envelope of DESIGN §5, `{"error": {"code": "…", "message": "…"}}`, and the JSON
-//! body guard that turns malformed, oversized and mistyped bodies into 400, 413 and 422.
+//! The error envelope of `docs/http-api.md`, `{"error": {"code": "…", "message": "…"}}`, and
+//! the JSON body guard that turns malformed, oversized and mistyped bodies into 400, 413 and 422.
 //!
 //! Request guards that fail store their [`ApiError`] in the request-local cache before
 //! answering with a status; the `/v1` catcher (see [`crate::catchers`]) then renders exactly

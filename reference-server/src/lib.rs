@@ -13,6 +13,7 @@ pub mod catchers;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod docs_page;
 pub mod error;
 pub mod headers;
 pub mod portal;
@@ -24,7 +25,8 @@ pub mod state;
 ///
 /// Stages, in order: the database pool (`rocket_db_pools`), migrations, the application state
 /// (configuration checked here: a `jwt_secret` under 32 bytes refuses to start), the API routes,
-/// the `/v1` JSON catchers, security headers and access log, and the portal page.
+/// the `/v1` JSON catchers, security headers and access log, the portal page and the API
+/// reference page at `/docs`.
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
     sqlx::any::install_default_drivers();
     rocket::custom(config::normalize_figment(figment))
@@ -36,4 +38,5 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
         .attach(catchers::stage())
         .attach(headers::stage())
         .attach(portal::stage())
+        .attach(docs_page::stage())
 }

@@ -1,4 +1,5 @@
-//! The HTTP contract of DESIGN §5 through Rocket's local client, one fresh database per test.
+//! The HTTP contract of `docs/http-api.md` through Rocket's local client, a fresh database per
+//! test.
 #![allow(missing_docs)]
 
 mod common;
@@ -44,7 +45,7 @@ fn key(r: &Reply) -> String {
 
 // ---------------------------------------------------------------- config, openapi, catchers
 
-async fn config_has_exactly_the_design_fields(b: Backend) {
+async fn config_has_exactly_the_documented_fields(b: Backend) {
     let s = server(b).await;
     let r = s.get("/v1/partner/config", None).await;
     assert_eq!(r.status, Status::Ok);
@@ -952,7 +953,7 @@ async fn config_debug_redacts_the_secret(b: Backend) {
 }
 
 on_both_backends!(
-    config_has_exactly_the_design_fields,
+    config_has_exactly_the_documented_fields,
     openapi_lists_every_path,
     every_v1_error_is_the_json_envelope,
     pages_outside_v1_get_a_strict_csp,

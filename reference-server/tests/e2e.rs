@@ -15,7 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
 const SECRET: &str = "e2e-jwt-secret-0123456789abcdefghijklmnop";
 const PASSWORD: &str = "e2e correct horse battery";
 
-/// As DESIGN §6 writes it, without `?mode=rwc`: the server creates the file anyway.
+/// As `docs/configuration.md` writes it, without `?mode=rwc`: the server creates the file anyway.
 fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("portal.sqlite").display())
 }

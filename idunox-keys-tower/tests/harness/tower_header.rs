@@ -20,7 +20,7 @@ use idunox_keys_tower::{ApiKeyLayer, ApiKeyService, JsonRefusal};
 use tower::util::ServiceFn;
 use tower::{Layer, ServiceExt, service_fn};
 
-/// The one key the store knows (DESIGN §2's example key): presenting it alone must succeed.
+/// The one key the store knows (the example of `docs/key-format.md`): alone it must succeed.
 pub(crate) const KNOWN_KEY: &str = "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM";
 const KNOWN_ID: &str = "XFE89T5jtdJh";
 const KNOWN_SECRET: &str = "6xuFZu1TeOffxgYTozBujBIzcR09E8aF";

@@ -10,7 +10,8 @@ use idunox_keys::{
     MemoryStore, Patch, Rotation, SecretHasher, StoreError, TenantId,
 };
 
-pub(crate) const DESIGN_EXAMPLE: &str =
+/// The example key of `docs/key-format.md`.
+pub(crate) const DOCUMENTED_KEY: &str =
     "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM";
 
 pub(crate) const T0: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);

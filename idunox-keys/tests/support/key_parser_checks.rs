@@ -2,8 +2,8 @@
 //! `tests/fuzz_corpus.rs` (which replays the seed corpus under plain `cargo test`).
 //!
 //! The fuzz crate includes this file with `#[path]`, so it uses nothing but `idunox_keys` and
-//! `std`. The oracle below is an independent implementation of DESIGN §2 (bitwise CRC32, its own
-//! base62), so a parser bug shows up as a disagreement, not as a shared mistake.
+//! `std`. The oracle below is an independent implementation of `docs/key-format.md` (bitwise
+//! CRC32, its own base62), so a parser bug shows up as a disagreement, not as a shared mistake.
 
 use idunox_keys::key::{KEY_ID_LEN, MAX_KEY_LEN, SECRET_LEN};
 use idunox_keys::{KeyFormat, ParseError};
@@ -26,7 +26,7 @@ pub(crate) fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-/// The DESIGN §2 checksum: CRC32 of `body` as 6 big-endian base62 digits padded with `0`.
+/// The checksum of `docs/key-format.md`: CRC32 of `body` as 6 big-endian base62 digits, 0-padded.
 pub(crate) fn checksum(body: &[u8]) -> [u8; 6] {
     let mut n = crc32(body);
     let mut out = [b'0'; 6];
@@ -45,7 +45,7 @@ pub(crate) fn build_key(prefix: &str, env: &str, key_id: &str, secret: &str) -> 
     s
 }
 
-/// Whether `data` is a valid key of `prefix`/`env` by the oracle's own reading of DESIGN §2.
+/// Whether `data` is a valid key of `prefix`/`env` by the oracle's own reading of the format.
 pub(crate) fn oracle_valid(prefix: &str, env: &str, data: &[u8]) -> bool {
     let head_len = prefix.len() + env.len() + 2;
     let len = head_len + KEY_ID_LEN + 1 + SECRET_LEN + 6;

@@ -1,4 +1,4 @@
-//! The sign-in limit of DESIGN §5: no more than [`MAX_FAILURES`] failures for one email in
+//! The sign-in limit (`docs/http-api.md`): no more than [`MAX_FAILURES`] failures for one email in
 //! [`WINDOW`]; the next attempt gets `429` with `Retry-After` (the seconds until the oldest
 //! failure in the window ages out), and while locked even the right password gets `429`.
 //! A successful sign-in clears the email's failures. The counts live in the database

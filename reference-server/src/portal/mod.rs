@@ -2,9 +2,9 @@
 //!
 //! The page is hand-written HTML, CSS and vanilla JavaScript modules (no build step, no
 //! framework), one ES module per concern (session, key list, dialogs, …; `app.js` lists them).
-//! It speaks only the public JSON API, exactly as any other client would: it signs in at
-//! `/v1/partner/auth/login`, keeps the session token in `sessionStorage` and sends it as
-//! `Authorization: Bearer`.
+//! It speaks only the public JSON API of `docs/http-api.md`, exactly as any other client would:
+//! it signs in at `/v1/partner/auth/login`, keeps the session token in `sessionStorage` and
+//! sends it as `Authorization: Bearer`.
 //!
 //! Routes mounted by [`stage`]:
 //!
@@ -44,10 +44,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 const INDEX_HTML: &str = include_str!("assets/index.html");
 
 /// One compiled-in asset: its file name under `/partner/assets/`, content type and bytes.
-struct Asset {
-    name: &'static str,
-    content_type: fn() -> ContentType,
-    body: &'static [u8],
+/// The API reference page (`crate::docs_page`) serves its assets the same way.
+pub(crate) struct Asset {
+    pub(crate) name: &'static str,
+    pub(crate) content_type: fn() -> ContentType,
+    pub(crate) body: &'static [u8],
 }
 
 /// Every file under `/partner/assets/`. Nothing is read from the file system at run time.
@@ -144,11 +145,12 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-/// A portal answer: a static body with its content type and the portal's headers.
-struct PortalResponse {
-    status: Status,
-    content_type: ContentType,
-    body: &'static [u8],
+/// A portal answer: a static body with its content type and the portal's headers. The API
+/// reference page (`crate::docs_page`) answers with it too.
+pub(crate) struct PortalResponse {
+    pub(crate) status: Status,
+    pub(crate) content_type: ContentType,
+    pub(crate) body: &'static [u8],
 }
 
 impl<'r> Responder<'r, 'static> for PortalResponse {
@@ -182,7 +184,12 @@ fn index() -> PortalResponse {
 /// `GET /partner/assets/<file>`: a compiled-in asset, or 404 for any other name.
 #[get("/partner/assets/<file>")]
 fn asset(file: &str) -> Option<PortalResponse> {
-    ASSETS
+    serve_asset(ASSETS, file)
+}
+
+/// The answer for the asset named `file` among `assets`; `None` (404) for any other name.
+pub(crate) fn serve_asset(assets: &[Asset], file: &str) -> Option<PortalResponse> {
+    assets
         .iter()
         .find(|asset| asset.name == file)
         .map(|asset| PortalResponse {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::state::App;
 
-/// Exactly the fields of DESIGN §5.
+/// Exactly the fields `docs/http-api.md` lists.
 #[derive(Debug, Serialize)]
 pub struct PublicConfig {
     environment: String,

@@ -18,7 +18,7 @@ use crate::error::{ApiError, Body, Payload};
 use crate::routes::rfc3339;
 use crate::state::App;
 
-/// A credential as the API shows it: the 12 fields of DESIGN §5.
+/// A credential as the API shows it: the Credential object of `docs/http-api.md`.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct CredentialView {
     id: String,

@@ -1,4 +1,4 @@
-//! The JSON API of DESIGN §5, one module per resource.
+//! The JSON API of `docs/http-api.md`, one module per resource.
 
 use rocket::fairing::AdHoc;
 

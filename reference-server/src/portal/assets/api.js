@@ -1,4 +1,4 @@
-// The portal's only way to the server: the public JSON API of the reference server.
+// The portal's only way to the server: the public JSON API of docs/http-api.md.
 // The session token lives in sessionStorage (this tab only, gone when it closes); it is never
 // put in a cookie or a URL, and is sent only as `Authorization: Bearer` to this origin.
 //
