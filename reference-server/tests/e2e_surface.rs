@@ -171,6 +171,32 @@ fn surface(dir: &Path, url: &str) {
         assert!(answer.contains("\"api_key\""), "{path}");
         assert_eq!(header(&answer, "cache-control"), Some("no-store"), "{path}");
     }
+
+    // A create whose connection breaks before any body byte is not an empty create: no key.
+    let addr = server.base.trim_start_matches("http://");
+    let mut broken = TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "POST /v1/partner/credentials HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    broken.write_all(request.as_bytes()).unwrap();
+    broken.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    broken
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let _ = broken.read_to_end(&mut rest);
+    let list = idunox_test_support::http::send(
+        ureq::get(&server.url("/v1/partner/credentials"))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    );
+    assert_eq!(
+        list.body["credentials"].as_array().map(Vec::len),
+        Some(2),
+        "only the two keys above: {}",
+        list.body
+    );
     server.stop();
 }
 

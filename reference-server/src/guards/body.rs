@@ -96,15 +96,41 @@ pub fn timed_out() -> ApiError {
     }
 }
 
-/// Whether the request carries a body, waiting until the [`deadline`] for its first byte.
+/// Whether the request carries a body: one is announced (`Content-Length` above 0), or its
+/// first byte arrives before the [`deadline`].
+///
+/// A body announced but never delivered (the connection broke) counts as a body, which then
+/// fails to read, so a broken request is never taken for an empty one (an empty create would
+/// make a key).
 ///
 /// # Errors
-/// 408 when nothing arrives in time.
+/// 408 when nothing arrives in time; 400 when the body cannot be read.
 pub async fn carries_body(req: &Request<'_>, data: &mut Data<'_>) -> Result<bool, ApiError> {
-    match tokio::time::timeout_at(deadline(req), data.peek(1)).await {
-        Ok(first) => Ok(!first.is_empty()),
-        Err(_) => Err(timed_out()),
+    let announced = req
+        .headers()
+        .get_one("Content-Length")
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > 0);
+    if announced {
+        return Ok(true);
     }
+    let first_empty = tokio::time::timeout_at(deadline(req), data.peek(1))
+        .await
+        .map_err(|_| timed_out())?
+        .is_empty();
+    match (first_empty, data.peek_complete()) {
+        (true, true) => Ok(false),
+        (true, false) => Err(unreadable()),
+        (false, _) => Ok(true),
+    }
+}
+
+fn unreadable() -> ApiError {
+    ApiError::new(
+        Status::BadRequest,
+        "invalid_json",
+        "The request body could not be read.",
+    )
 }
 
 #[rocket::async_trait]
@@ -135,7 +161,7 @@ async fn read<T: Payload>(req: &Request<'_>, mut data: Data<'_>) -> Result<T, Ap
     let bytes = tokio::time::timeout_at(deadline(req), data.open(limit).into_bytes())
         .await
         .map_err(|_| timed_out())?
-        .map_err(|_| invalid_json())?;
+        .map_err(|_| unreadable())?;
     if !bytes.is_complete() {
         return Err(ApiError::new(
             Status::PayloadTooLarge,
