@@ -25,8 +25,11 @@ pub const RANK: isize = -100;
 #[rocket::async_trait]
 impl Handler for MediaTypeGate {
     async fn handle<'r>(&self, req: &'r Request<'_>, mut data: Data<'r>) -> route::Outcome<'r> {
+        if is_json(req) {
+            return route::Outcome::forward(data, Status::NotFound);
+        }
         let served = table(req).is_some_and(|t| t.methods_for(req).contains(&req.method()));
-        if !served || is_json(req) {
+        if !served {
             return route::Outcome::forward(data, Status::NotFound);
         }
         match carries_body(req, &mut data).await {
