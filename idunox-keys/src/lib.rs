@@ -7,6 +7,9 @@ mod blocking;
 pub mod budget;
 mod cache;
 pub mod clock;
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod credential;
 mod error;
 pub mod feed;
