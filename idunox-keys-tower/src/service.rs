@@ -67,7 +67,7 @@ use std::sync::Arc;
 use http::header::{Entry, HeaderMap, HeaderName};
 use http::{Request, Response};
 use idunox_keys::key::MAX_KEY_LEN;
-use idunox_keys::{InvalidKey, KeyStore, ParseError, Refusal, VerifiedKey, Verifier};
+use idunox_keys::{Check, InvalidKey, KeyStore, ParseError, Refusal, VerifiedKey};
 use tower_service::Service;
 use zeroize::Zeroizing;
 
@@ -146,26 +146,23 @@ where
                 return ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal));
             }
         };
-        // A warm key in a store that answers at once (the in-memory one) is decided here,
-        // without a verification future; `self.inner` is the service `poll_ready` made ready.
-        if let Some(outcome) = self.layer.verifier.verify_now(Some(presented.as_slice())) {
-            return match outcome {
-                Ok(key) => {
-                    req.extensions_mut().insert::<VerifiedKey>(key);
-                    ResponseFuture::calling(self.inner.call(req))
-                }
-                Err(refusal) => ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal)),
-            };
-        }
+        // Parse once and decide what needs no waiting (a warm key, most refusals) here, without
+        // a verification future; `self.inner` is the service `poll_ready` made ready.
+        let pending = match self.layer.verifier.check(Some(presented.as_slice())) {
+            Check::Done(Ok(key)) => {
+                req.extensions_mut().insert::<VerifiedKey>(key);
+                return ResponseFuture::calling(self.inner.call(req));
+            }
+            Check::Done(Err(refusal)) => {
+                return ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal));
+            }
+            Check::Pending(pending) => pending,
+        };
         // Call the clone that was made ready, keep the fresh clone for the next request
         // (see "Be careful when cloning inner services" in tower-service).
         let clone = self.inner.clone();
         let inner = mem::replace(&mut self.inner, clone);
-        let verifier: Verifier<K> = self.layer.verifier.clone();
-        let verifying: Verifying = Box::pin(async move {
-            let key = presented.as_slice();
-            verifier.verify(Some(key)).await
-        });
+        let verifying: Verifying = Box::pin(pending.finish());
         ResponseFuture::verifying(verifying, inner, req, Arc::clone(&self.layer.on_refusal))
     }
 }

@@ -198,6 +198,9 @@ pub(crate) struct FeedStore {
     pub(crate) down: Arc<std::sync::atomic::AtomicBool>,
     /// When set, this kind of change is not published (a broken store).
     pub(crate) drop_revokes: bool,
+    /// When set, every `find` publishes a change of the id it reads while reading (a change
+    /// committed elsewhere during the read).
+    pub(crate) race_finds: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FeedStore {
@@ -212,6 +215,7 @@ impl FeedStore {
             finds: Arc::default(),
             down: Arc::default(),
             drop_revokes: false,
+            race_finds: Arc::default(),
         }
     }
 
@@ -248,7 +252,11 @@ impl KeyStore for FeedStore {
     async fn find(&self, key_id: &KeyId) -> Result<Option<Arc<Credential>>, StoreError> {
         self.finds.fetch_add(1, Ordering::SeqCst);
         self.check_up()?;
-        self.inner.find(key_id).await
+        let found = self.inner.find(key_id).await;
+        if self.race_finds.load(Ordering::SeqCst) {
+            self.bus.publish(&[*key_id]);
+        }
+        found
     }
 
     async fn list(&self, tenant_id: &TenantId) -> Result<Vec<Arc<Credential>>, StoreError> {
