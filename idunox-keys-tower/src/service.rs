@@ -2,26 +2,24 @@
 //!
 //! For each request it
 //! 1. marks every value of the key header [sensitive](http::HeaderValue::set_sensitive), so
-//!    `Debug` output, tracing and HTTP/2 header compression never show or index it (this crate
-//!    logs nothing);
+//!    `Debug` output, tracing and HTTP/2 header compression never show or index it;
 //! 2. screens the header: absent or empty → `missing_api_key`; several values, a value that is
 //!    not the format's exact length (over-long included) or not ASCII → `invalid_api_key`, at
-//!    once, with no verification future and without touching the store;
-//! 3. runs [`Verifier::verify`](idunox_keys::Verifier::verify) — parse, checksum, environment,
-//!    store lookup, warm digest or bounded cold argon2, fresh status — and
-//! 4. on success inserts the [`VerifiedKey`] into the request extensions and calls the inner
-//!    service; on refusal answers with the [`OnRefusal`] hook and never calls the inner service.
+//!    once, without touching the store;
+//! 3. runs [`Verifier::check`](idunox_keys::Verifier::check) — parse, checksum, environment,
+//!    record, secret, status — which answers a warm key (and most refusals) right here in
+//!    `call`, with no future of its own; otherwise (a store read, a cold argon2 check) it boxes
+//!    [`Pending::finish`](idunox_keys::Pending::finish), the one boxed future of the request;
+//! 4. once the key is accepted, checks the client address against the key's allow-list (only
+//!    for a key that has one; see [`client`](crate::client)) — so a wrong secret reads
+//!    `invalid_api_key` and a revoked key `api_key_revoked` from any address;
+//! 5. on success inserts the [`VerifiedKey`] into the request extensions and calls the inner
+//!    service; on refusal emits a `tracing` event (see the [crate docs](crate)) and answers with the
+//!    [`OnRefusal`] hook, given the request's parts, and never calls the inner service.
 //!
 //! Last use is recorded by the verifier, not here: it writes `last_used_at` at most once per key
 //! per interval per process ([`VerifierBuilder::touch_every`](idunox_keys::VerifierBuilder::touch_every),
-//! default one minute), so a busy key costs one store write a minute, not one per request.
-//!
-//! A store that answers without waiting (the in-memory one) lets a warm key be decided in `call`
-//! itself ([`Verifier::verify_now`](idunox_keys::Verifier::verify_now)): no verification future,
-//! no clone of the inner service. Otherwise — a database store, a cold key, a last-used write due —
-//! the verification runs in one boxed future (the core's `verify` is an `async fn`, whose type
-//! cannot be named); refusals decided in step 1 need none. The key is copied out of the
-//! header into that future (no allocation of its own) and wiped when the future ends.
+//! default one minute), synchronously into the store's buffer.
 //!
 //! # Example
 //!
@@ -67,12 +65,13 @@ use std::sync::Arc;
 use http::header::{Entry, HeaderMap, HeaderName};
 use http::{Request, Response};
 use idunox_keys::key::MAX_KEY_LEN;
-use idunox_keys::{Check, InvalidKey, KeyStore, ParseError, Refusal, VerifiedKey};
+use idunox_keys::{Check, InvalidKey, KeyId, KeyStore, ParseError, Refusal, VerifiedKey};
 use tower_service::Service;
 use zeroize::Zeroizing;
 
+use crate::client::client_addr;
 use crate::future::ResponseFuture;
-use crate::layer::ApiKeyLayer;
+use crate::layer::{ApiKeyLayer, Config};
 use crate::refusal::OnRefusal;
 
 /// Requires a valid API key; made by [`ApiKeyLayer`]. See the [module docs](self).
@@ -139,32 +138,79 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let key_len = self.layer.verifier.format().key_len();
-        let presented = match presented_key(req.headers_mut(), &self.layer.header, key_len) {
+        let layer = &self.layer;
+        let key_len = layer.verifier.format().key_len();
+        let presented = match presented_key(req.headers_mut(), &layer.config.header, key_len) {
             Ok(value) => value,
             Err(refusal) => {
-                return ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal));
+                return ResponseFuture::refused(refuse(&*layer.on_refusal, req, &refusal, || None));
             }
         };
         // Parse once and decide what needs no waiting (a warm key, most refusals) here, without
         // a verification future; `self.inner` is the service `poll_ready` made ready.
-        let pending = match self.layer.verifier.check(Some(presented.as_slice())) {
+        let pending = match layer.verifier.check(Some(presented.as_slice())) {
             Check::Done(Ok(key)) => {
-                req.extensions_mut().insert::<VerifiedKey>(key);
-                return ResponseFuture::calling(self.inner.call(req));
+                return match admit(&layer.config, req, key) {
+                    Ok(req) => ResponseFuture::calling(self.inner.call(req)),
+                    Err((req, refusal, key_id)) => {
+                        ResponseFuture::refused(refuse(&*layer.on_refusal, req, &refusal, || {
+                            Some(key_id)
+                        }))
+                    }
+                };
             }
             Check::Done(Err(refusal)) => {
-                return ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal));
+                let verifier = &layer.verifier;
+                return ResponseFuture::refused(refuse(&*layer.on_refusal, req, &refusal, || {
+                    verifier.key_id_of(presented.as_slice())
+                }));
             }
             Check::Pending(pending) => pending,
         };
+        let key_id = pending.key_id();
         // Call the clone that was made ready, keep the fresh clone for the next request
         // (see "Be careful when cloning inner services" in tower-service).
         let clone = self.inner.clone();
         let inner = mem::replace(&mut self.inner, clone);
         let verifying: Verifying = Box::pin(pending.finish());
-        ResponseFuture::verifying(verifying, inner, req, Arc::clone(&self.layer.on_refusal))
+        ResponseFuture::verifying(
+            verifying,
+            inner,
+            req,
+            key_id,
+            Arc::clone(&layer.config),
+            Arc::clone(&layer.on_refusal),
+        )
     }
+}
+
+/// The last step once the key is accepted: its allow-list against the client address. On
+/// success the request carries the [`VerifiedKey`].
+#[allow(clippy::result_large_err)] // the request is handed back whole, not copied
+pub(crate) fn admit<B>(
+    config: &Config,
+    mut req: Request<B>,
+    key: VerifiedKey,
+) -> Result<Request<B>, (Request<B>, Refusal, KeyId)> {
+    if key.allowed_ips().is_some()
+        && let Err(refusal) = key.check_ip(client_addr(&req, &config.trusted_proxies))
+    {
+        return Err((req, refusal, key.key_id));
+    }
+    req.extensions_mut().insert::<VerifiedKey>(key);
+    Ok(req)
+}
+
+/// A refused request's answer: the event, then the hook, given the request's parts.
+pub(crate) fn refuse<B, ResBody, R: OnRefusal<ResBody> + ?Sized>(
+    on_refusal: &R,
+    req: Request<B>,
+    refusal: &Refusal,
+    key_id: impl FnOnce() -> Option<KeyId>,
+) -> Response<ResBody> {
+    let (parts, _body) = req.into_parts();
+    crate::event::refused(&parts, refusal, key_id);
+    on_refusal.on_refusal(&parts, refusal)
 }
 
 /// A presented key, copied out of the request (no allocation) and wiped when dropped.

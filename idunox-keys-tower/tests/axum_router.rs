@@ -356,14 +356,25 @@ async fn custom_refusal_hook_replaces_the_answer() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     let default = JsonRefusal::new().realm("data-api");
-    let layer = ApiKeyLayer::new(f.verifier.clone()).on_refusal(move |r: &Refusal| {
-        seen.fetch_add(1, Ordering::SeqCst);
-        if matches!(r, Refusal::Revoked) {
-            (StatusCode::FORBIDDEN, format!("nope: {}", r.code())).into_response()
-        } else {
-            default.on_refusal(r)
-        }
-    });
+    let layer = ApiKeyLayer::new(f.verifier.clone()).on_refusal(
+        move |parts: &http::request::Parts, r: &Refusal| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            // The hook sees the request: its path, and its key header, marked sensitive.
+            assert_eq!(parts.uri.path(), PROBE);
+            assert!(
+                parts
+                    .headers
+                    .get_all("x-api-key")
+                    .iter()
+                    .all(HeaderValue::is_sensitive)
+            );
+            if matches!(r, Refusal::Revoked) {
+                (StatusCode::FORBIDDEN, format!("nope: {}", r.code())).into_response()
+            } else {
+                default.on_refusal(parts, r)
+            }
+        },
+    );
     let app = app(layer);
     assert_eq!(probe_with(&app, &key).await.status, StatusCode::OK);
     let a = call(&app, PROBE, &[]).await;

@@ -597,6 +597,15 @@ impl Refusal {
         }
     }
 
+    /// The sentence of the answer's `message`: the [`Display`](fmt::Display) text, except that
+    /// a missing key names the `header` it is read from.
+    pub fn message(&self, header: &str) -> String {
+        match self {
+            Self::Missing => format!("An API key is required in the {} header.", quotable(header)),
+            other => other.to_string(),
+        }
+    }
+
     /// The detail for logs: `missing`, [`InvalidKey::code`], `revoked`, `expired`,
     /// `ip_not_allowed`, `insufficient_scope`, [`Overload::code`] or `store_unavailable`. Never
     /// key material.
