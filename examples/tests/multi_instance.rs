@@ -53,7 +53,10 @@ fn two_servers_and_the_data_api_agree_at_once() {
         }
     }
     assert_eq!(via_api.body, expected, "same answer as the portal");
-    assert_eq!(via_api.body["credential"]["scopes"], serde_json::Value::Null);
+    assert_eq!(
+        via_api.body["credential"]["scopes"],
+        serde_json::Value::Null
+    );
 
     // Rotate on B: at once, the old key is in grace and the new one active, everywhere.
     let r = rotate(&http, &b, &token, &id1).unwrap();

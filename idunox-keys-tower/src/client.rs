@@ -26,7 +26,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::Request;
 use http::header::HeaderName;
-use idunox_keys::restrictions::{IpNet, client_address};
+use idunox_keys::restrictions::{IpNet, allows, client_address};
 
 /// The TCP peer of a request, for stacks without axum's `ConnectInfo`: insert it into the
 /// request's extensions before [`ApiKeyLayer`](crate::ApiKeyLayer) runs.
@@ -51,10 +51,15 @@ fn peer<B>(req: &Request<B>) -> Option<IpAddr> {
 /// The client address of `req`: its TCP peer, or, when the peer is one of `trusted_proxies`,
 /// what their `X-Forwarded-For` says; `None` when unknown.
 pub fn client_addr<B>(req: &Request<B>, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer(req)?.to_canonical();
+    // The common case — no proxy in front — reads no header.
+    if !allows(trusted_proxies, peer) {
+        return Some(peer);
+    }
     let forwarded = req
         .headers()
         .get_all(&X_FORWARDED_FOR)
         .iter()
         .map(http::HeaderValue::as_bytes);
-    client_address(peer(req)?, forwarded, trusted_proxies)
+    client_address(peer, forwarded, trusted_proxies)
 }

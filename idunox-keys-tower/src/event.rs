@@ -8,8 +8,17 @@
 use http::request::Parts;
 use idunox_keys::{KeyId, Refusal};
 
-/// Emit the event; `key_id` is only computed when the event is enabled.
-pub(crate) fn refused(parts: &Parts, refusal: &Refusal, key_id: impl FnOnce() -> Option<KeyId>) {
+/// Whether the event of this refusal would be recorded (so that work for it can be skipped).
+pub(crate) fn enabled(refusal: &Refusal) -> bool {
+    if refusal.is_unavailable() {
+        tracing::enabled!(target: "idunox_keys_tower", tracing::Level::WARN)
+    } else {
+        tracing::enabled!(target: "idunox_keys_tower", tracing::Level::INFO)
+    }
+}
+
+/// Emit the event.
+pub(crate) fn refused(parts: &Parts, refusal: &Refusal, key_id: Option<KeyId>) {
     macro_rules! emit {
         ($level:expr) => {
             tracing::event!(
@@ -18,7 +27,7 @@ pub(crate) fn refused(parts: &Parts, refusal: &Refusal, key_id: impl FnOnce() ->
                 status = refusal.http_status(),
                 code = refusal.code(),
                 reason = refusal.reason(),
-                key_id = key_id().as_ref().map(KeyId::as_str),
+                key_id = key_id.as_ref().map(KeyId::as_str),
                 method = parts.method.as_str(),
                 path = parts.uri.path(),
                 "API key refused"

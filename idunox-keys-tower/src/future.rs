@@ -41,13 +41,13 @@ use idunox_keys::KeyId;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::layer::Config;
+use crate::layer::Shared;
 use crate::refusal::OnRefusal;
 use crate::service::{Verifying, admit, refuse};
 
 pin_project! {
     /// The response future of [`ApiKeyService`](crate::ApiKeyService).
-    pub struct ResponseFuture<S, ReqBody, ResBody, R>
+    pub struct ResponseFuture<S, K, ReqBody, ResBody, R>
     where
         S: Service<Request<ReqBody>>,
     {
@@ -56,17 +56,16 @@ pin_project! {
         // The service made ready and the request, until verification ends. Boxed: only the
         // slow path (which boxes its verification anyway) needs them, and a small future is
         // cheaper to move on the fast path.
-        pending: Option<Box<Waiting<S, ReqBody, R>>>,
+        pending: Option<Box<Waiting<S, K, ReqBody, R>>>,
     }
 }
 
 /// What the slow path keeps until the verification ends.
-struct Waiting<S, ReqBody, R> {
+struct Waiting<S, K, ReqBody, R> {
     inner: S,
     req: Request<ReqBody>,
     key_id: KeyId,
-    config: Arc<Config>,
-    on_refusal: Arc<R>,
+    shared: Arc<Shared<K, R>>,
 }
 
 pin_project! {
@@ -78,7 +77,7 @@ pin_project! {
     }
 }
 
-impl<S, ReqBody, ResBody, R> ResponseFuture<S, ReqBody, ResBody, R>
+impl<S, K, ReqBody, ResBody, R> ResponseFuture<S, K, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>>,
 {
@@ -103,8 +102,7 @@ where
         inner: S,
         req: Request<ReqBody>,
         key_id: KeyId,
-        config: Arc<Config>,
-        on_refusal: Arc<R>,
+        shared: Arc<Shared<K, R>>,
     ) -> Self {
         Self {
             state: State::Verifying { verifying },
@@ -112,14 +110,13 @@ where
                 inner,
                 req,
                 key_id,
-                config,
-                on_refusal,
+                shared,
             })),
         }
     }
 }
 
-impl<S, ReqBody, ResBody, R> Future for ResponseFuture<S, ReqBody, ResBody, R>
+impl<S, K, ReqBody, ResBody, R> Future for ResponseFuture<S, K, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     R: OnRefusal<ResBody>,
@@ -142,25 +139,24 @@ where
                     let outcome = ready!(verifying.as_mut().poll(cx));
                     let Waiting {
                         mut inner,
-                        req,
+                        mut req,
                         key_id,
-                        config,
-                        on_refusal,
+                        shared,
                     } = *this
                         .pending
                         .take()
                         .expect("ResponseFuture polled after completion");
                     let admitted = match outcome {
-                        Ok(key) => admit(&config, req, key),
-                        Err(refusal) => Err((req, refusal, key_id)),
+                        Ok(key) => admit(&shared.config, &mut req, key),
+                        Err(refusal) => Err((refusal, key_id)),
                     };
                     match admitted {
-                        Ok(req) => {
+                        Ok(()) => {
                             let future = inner.call(req);
                             this.state.set(State::Calling { future });
                         }
-                        Err((req, refusal, key_id)) => {
-                            let response = refuse(&*on_refusal, req, &refusal, || Some(key_id));
+                        Err((refusal, key_id)) => {
+                            let response = refuse(&*shared.on_refusal, req, &refusal, Some(key_id));
                             this.state.set(State::Refused { response: None });
                             return Poll::Ready(Ok(response));
                         }
@@ -172,7 +168,7 @@ where
     }
 }
 
-impl<S, ReqBody, ResBody, R> fmt::Debug for ResponseFuture<S, ReqBody, ResBody, R>
+impl<S, K, ReqBody, ResBody, R> fmt::Debug for ResponseFuture<S, K, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>>,
 {

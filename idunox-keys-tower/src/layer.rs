@@ -40,10 +40,18 @@ use crate::service::ApiKeyService;
 /// Requires a valid API key on every request; see the [crate docs](crate).
 ///
 /// `K` is the [`KeyStore`] the [`Verifier`] reads; `R` the refusal hook (default
-/// [`JsonRefusal`]). Cloning is cheap (three `Arc`s).
+/// [`JsonRefusal`]). Cloning is cheap; each service it makes shares its settings behind one
+/// `Arc`, so a service clone (axum clones it per request) costs one reference count.
 pub struct ApiKeyLayer<K, R = JsonRefusal> {
+    verifier: Verifier<K>,
+    config: Config,
+    on_refusal: Arc<R>,
+}
+
+/// What every [`ApiKeyService`] of one layer shares.
+pub(crate) struct Shared<K, R> {
     pub(crate) verifier: Verifier<K>,
-    pub(crate) config: Arc<Config>,
+    pub(crate) config: Config,
     pub(crate) on_refusal: Arc<R>,
 }
 
@@ -60,11 +68,11 @@ impl<K: KeyStore> ApiKeyLayer<K> {
     pub fn new(verifier: Verifier<K>) -> Self {
         Self {
             verifier,
-            config: Arc::new(Config {
+            config: Config {
                 // Header names are case-insensitive; `from_static` wants them lower-case.
                 header: HeaderName::from_static("x-api-key"),
                 trusted_proxies: Vec::new(),
-            }),
+            },
             on_refusal: Arc::new(JsonRefusal::new()),
         }
     }
@@ -77,7 +85,7 @@ impl<K, R> ApiKeyLayer<K, R> {
     /// `JsonRefusal::new().header(..)` to [`on_refusal`](Self::on_refusal) to change that.
     #[must_use]
     pub fn header_name(mut self, name: HeaderName) -> Self {
-        Arc::make_mut(&mut self.config).header = name;
+        self.config.header = name;
         self
     }
 
@@ -88,7 +96,7 @@ impl<K, R> ApiKeyLayer<K, R> {
     /// [`client_address`](idunox_keys::restrictions::client_address)).
     #[must_use]
     pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
-        Arc::make_mut(&mut self.config).trusted_proxies = proxies.into_iter().collect();
+        self.config.trusted_proxies = proxies.into_iter().collect();
         self
     }
 
@@ -124,7 +132,7 @@ impl<K, R> Clone for ApiKeyLayer<K, R> {
     fn clone(&self) -> Self {
         Self {
             verifier: self.verifier.clone(),
-            config: Arc::clone(&self.config),
+            config: self.config.clone(),
             on_refusal: Arc::clone(&self.on_refusal),
         }
     }
@@ -145,6 +153,11 @@ impl<S, K, R> Layer<S> for ApiKeyLayer<K, R> {
     type Service = ApiKeyService<S, K, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ApiKeyService::from_layer(inner, self.clone())
+        let shared = Shared {
+            verifier: self.verifier.clone(),
+            config: self.config.clone(),
+            on_refusal: Arc::clone(&self.on_refusal),
+        };
+        ApiKeyService::from_shared(inner, Arc::new(shared))
     }
 }

@@ -67,22 +67,23 @@ use http::{Request, Response};
 use idunox_keys::key::MAX_KEY_LEN;
 use idunox_keys::{Check, InvalidKey, KeyId, KeyStore, ParseError, Refusal, VerifiedKey};
 use tower_service::Service;
-use zeroize::Zeroizing;
 
 use crate::client::client_addr;
+use crate::event;
 use crate::future::ResponseFuture;
-use crate::layer::{ApiKeyLayer, Config};
+use crate::layer::{Config, Shared};
 use crate::refusal::OnRefusal;
 
-/// Requires a valid API key; made by [`ApiKeyLayer`]. See the [module docs](self).
+/// Requires a valid API key; made by [`ApiKeyLayer`](crate::ApiKeyLayer). See the
+/// [module docs](self).
 pub struct ApiKeyService<S, K, R> {
     inner: S,
-    layer: ApiKeyLayer<K, R>,
+    shared: Arc<Shared<K, R>>,
 }
 
 impl<S, K, R> ApiKeyService<S, K, R> {
-    pub(crate) fn from_layer(inner: S, layer: ApiKeyLayer<K, R>) -> Self {
-        Self { inner, layer }
+    pub(crate) fn from_shared(inner: S, shared: Arc<Shared<K, R>>) -> Self {
+        Self { inner, shared }
     }
 
     /// The wrapped service.
@@ -105,7 +106,7 @@ impl<S: Clone, K, R> Clone for ApiKeyService<S, K, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            layer: self.layer.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -114,8 +115,10 @@ impl<S: fmt::Debug, K, R> fmt::Debug for ApiKeyService<S, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKeyService")
             .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
+            .field("verifier", &self.shared.verifier)
+            .field("header", &self.shared.config.header)
+            .field("trusted_proxies", &self.shared.config.trusted_proxies)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,39 +134,48 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody, ResBody, R>;
+    type Future = ResponseFuture<S, K, ReqBody, ResBody, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let layer = &self.layer;
-        let key_len = layer.verifier.format().key_len();
-        let presented = match presented_key(req.headers_mut(), &layer.config.header, key_len) {
-            Ok(value) => value,
-            Err(refusal) => {
-                return ResponseFuture::refused(refuse(&*layer.on_refusal, req, &refusal, || None));
+        let shared = &*self.shared;
+        let verifier = &shared.verifier;
+        // Parse once, straight from the header (no copy), and decide what needs no waiting — a
+        // warm key, most refusals — here, without a future; a pending check owns its own copy
+        // of the key.
+        let (check, key_id) = {
+            let key_len = verifier.format().key_len();
+            match presented_key(req.headers_mut(), &shared.config.header, key_len) {
+                Ok(bytes) => {
+                    let check = verifier.check(Some(bytes));
+                    // The key id, for the refusal event only (a warm refusal has no pending
+                    // check to ask).
+                    let key_id = match &check {
+                        Check::Done(Err(r)) if event::enabled(r) => verifier.key_id_of(bytes),
+                        _ => None,
+                    };
+                    (check, key_id)
+                }
+                Err(refusal) => (Check::Done(Err(refusal)), None),
             }
         };
-        // Parse once and decide what needs no waiting (a warm key, most refusals) here, without
-        // a verification future; `self.inner` is the service `poll_ready` made ready.
-        let pending = match layer.verifier.check(Some(presented.as_slice())) {
+        let pending = match check {
             Check::Done(Ok(key)) => {
-                return match admit(&layer.config, req, key) {
-                    Ok(req) => ResponseFuture::calling(self.inner.call(req)),
-                    Err((req, refusal, key_id)) => {
-                        ResponseFuture::refused(refuse(&*layer.on_refusal, req, &refusal, || {
-                            Some(key_id)
-                        }))
-                    }
+                return match admit(&shared.config, &mut req, key) {
+                    Ok(()) => ResponseFuture::calling(self.inner.call(req)),
+                    Err((refusal, key_id)) => ResponseFuture::refused(refuse(
+                        &*shared.on_refusal,
+                        req,
+                        &refusal,
+                        Some(key_id),
+                    )),
                 };
             }
             Check::Done(Err(refusal)) => {
-                let verifier = &layer.verifier;
-                return ResponseFuture::refused(refuse(&*layer.on_refusal, req, &refusal, || {
-                    verifier.key_id_of(presented.as_slice())
-                }));
+                return ResponseFuture::refused(refuse(&*shared.on_refusal, req, &refusal, key_id));
             }
             Check::Pending(pending) => pending,
         };
@@ -173,32 +185,24 @@ where
         let clone = self.inner.clone();
         let inner = mem::replace(&mut self.inner, clone);
         let verifying: Verifying = Box::pin(pending.finish());
-        ResponseFuture::verifying(
-            verifying,
-            inner,
-            req,
-            key_id,
-            Arc::clone(&layer.config),
-            Arc::clone(&layer.on_refusal),
-        )
+        ResponseFuture::verifying(verifying, inner, req, key_id, Arc::clone(&self.shared))
     }
 }
 
 /// The last step once the key is accepted: its allow-list against the client address. On
 /// success the request carries the [`VerifiedKey`].
-#[allow(clippy::result_large_err)] // the request is handed back whole, not copied
 pub(crate) fn admit<B>(
     config: &Config,
-    mut req: Request<B>,
+    req: &mut Request<B>,
     key: VerifiedKey,
-) -> Result<Request<B>, (Request<B>, Refusal, KeyId)> {
+) -> Result<(), (Refusal, KeyId)> {
     if key.allowed_ips().is_some()
-        && let Err(refusal) = key.check_ip(client_addr(&req, &config.trusted_proxies))
+        && let Err(refusal) = key.check_ip(client_addr(req, &config.trusted_proxies))
     {
-        return Err((req, refusal, key.key_id));
+        return Err((refusal, key.key_id));
     }
     req.extensions_mut().insert::<VerifiedKey>(key);
-    Ok(req)
+    Ok(())
 }
 
 /// A refused request's answer: the event, then the hook, given the request's parts.
@@ -206,33 +210,21 @@ pub(crate) fn refuse<B, ResBody, R: OnRefusal<ResBody> + ?Sized>(
     on_refusal: &R,
     req: Request<B>,
     refusal: &Refusal,
-    key_id: impl FnOnce() -> Option<KeyId>,
+    key_id: Option<KeyId>,
 ) -> Response<ResBody> {
     let (parts, _body) = req.into_parts();
-    crate::event::refused(&parts, refusal, key_id);
+    event::refused(&parts, refusal, key_id);
     on_refusal.on_refusal(&parts, refusal)
-}
-
-/// A presented key, copied out of the request (no allocation) and wiped when dropped.
-struct Presented {
-    bytes: Zeroizing<[u8; MAX_KEY_LEN]>,
-    len: usize,
-}
-
-impl Presented {
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
 }
 
 /// The one key value of this request, marked sensitive, or why there is none worth verifying.
 ///
-/// Everything refused here is refused without a verification future and without touching the store.
-fn presented_key(
-    headers: &mut HeaderMap,
+/// Everything refused here is refused without touching the store.
+fn presented_key<'h>(
+    headers: &'h mut HeaderMap,
     name: &HeaderName,
     key_len: usize,
-) -> Result<Presented, Refusal> {
+) -> Result<&'h [u8], Refusal> {
     let Entry::Occupied(mut entry) = headers.entry(name) else {
         return Err(Refusal::Missing);
     };
@@ -246,7 +238,7 @@ fn presented_key(
         // Which one would we pick? Neither: a client sending two keys is confused or probing.
         return Err(Refusal::Invalid(InvalidKey::SeveralValues));
     }
-    let bytes = entry.get().as_bytes();
+    let bytes = entry.into_mut().as_bytes();
     if bytes.is_empty() {
         return Err(Refusal::Missing);
     }
@@ -260,12 +252,7 @@ fn presented_key(
             ParseError::BadCharacter,
         )));
     }
-    let mut presented = Presented {
-        bytes: Zeroizing::new([0; MAX_KEY_LEN]),
-        len: bytes.len(),
-    };
-    presented.bytes[..bytes.len()].copy_from_slice(bytes);
-    Ok(presented)
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -287,6 +287,14 @@ pub struct VerifierStats {
     pub feed_lag: Option<StdDuration>,
 }
 
+/// What step 3 decided without argon2.
+enum Decision {
+    /// The answer (warm, or refused without argon2).
+    Answer(Result<VerifiedKey, Refusal>),
+    /// The secret must be checked cold; the record, handed back.
+    Cold(Arc<Credential>),
+}
+
 /// Where step 2 found the record, without waiting.
 enum Lookup {
     Found(Arc<Credential>),
@@ -383,9 +391,11 @@ impl<S: KeyStore> Verifier<S> {
             Lookup::Found(record) => {
                 let digest = inner.cache.digest(&key_id, key.secret());
                 let now = inner.clock.now();
-                match self.decide(&record, &digest, now) {
-                    Some(answer) => Check::Done(answer),
-                    None => Check::Pending(Pending::cold(self.clone(), key, record, digest, now)),
+                match self.decide(record, &digest, now) {
+                    Decision::Answer(answer) => Check::Done(answer),
+                    Decision::Cold(record) => {
+                        Check::Pending(Pending::cold(self.clone(), key, record, digest, now))
+                    }
                 }
             }
             Lookup::Unknown => Check::Done(Err(Refusal::Invalid(InvalidKey::UnknownKeyId))),
@@ -460,46 +470,40 @@ impl<S: KeyStore> Verifier<S> {
         Ok(found)
     }
 
-    /// Step 3 without argon2, then step 4: the answer, or `None` when the secret must be
-    /// checked cold.
-    fn decide(
-        &self,
-        record: &Arc<Credential>,
-        digest: &[u8; 32],
-        now: OffsetDateTime,
-    ) -> Option<Result<VerifiedKey, Refusal>> {
+    /// Step 3 without argon2, then step 4: the answer, or the record back when the secret must
+    /// be checked cold.
+    fn decide(&self, record: Arc<Credential>, digest: &[u8; 32], now: OffsetDateTime) -> Decision {
         let inner = &*self.inner;
-        let key_id = &record.key_id;
+        let key_id = record.key_id;
         match inner
             .cache
-            .check(key_id, digest, now, inner.touch_every, true)
+            .check(&key_id, digest, now, inner.touch_every, true)
         {
             Warm::Match { touch_due } => {
                 let answer = self.accept(record, now);
                 if touch_due && answer.is_ok() {
-                    inner.store.touch(&[(*key_id, now)]);
+                    inner.store.touch(&[(key_id, now)]);
                 }
-                Some(answer)
+                Decision::Answer(answer)
             }
-            Warm::Mismatch => Some(Err(Refusal::Invalid(InvalidKey::WrongSecret))),
-            Warm::Absent => inner.fairness.cooling(key_id, now).map(|retry_after| {
-                Err(Refusal::Overloaded(Overload::KeyCoolingDown {
-                    retry_after,
-                }))
-            }),
+            Warm::Mismatch => Decision::Answer(Err(Refusal::Invalid(InvalidKey::WrongSecret))),
+            Warm::Absent => match inner.fairness.cooling(&key_id, now) {
+                Some(retry_after) => {
+                    Decision::Answer(Err(Refusal::Overloaded(Overload::KeyCoolingDown {
+                        retry_after,
+                    })))
+                }
+                None => Decision::Cold(record),
+            },
         }
     }
 
     /// Step 4, once the secret matched: the status at `now` decides.
-    fn accept(
-        &self,
-        record: &Arc<Credential>,
-        now: OffsetDateTime,
-    ) -> Result<VerifiedKey, Refusal> {
+    fn accept(&self, record: Arc<Credential>, now: OffsetDateTime) -> Result<VerifiedKey, Refusal> {
         match record.status_at(now, self.inner.expiring_window) {
             Status::Revoked => Err(Refusal::Revoked),
             Status::Expired => Err(Refusal::Expired),
-            status => Ok(VerifiedKey::new(Arc::clone(record), status)),
+            status => Ok(VerifiedKey::new(record, status)),
         }
     }
 }

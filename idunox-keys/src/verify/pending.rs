@@ -7,7 +7,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::{VerifiedKey, Verifier};
+use super::{Decision, VerifiedKey, Verifier};
 use crate::budget::{Kind, Priority};
 use crate::credential::Credential;
 use crate::error::{BudgetError, HashError, InvalidKey, Overload, Refusal};
@@ -100,10 +100,10 @@ impl<S: KeyStore> Pending<S> {
                 let digest = inner.cache.digest(&key_id, key.secret());
                 let now = inner.clock.now();
                 // Warm after all (or refused without argon2)?
-                if let Some(answer) = verifier.decide(&record, &digest, now) {
-                    return answer;
+                match verifier.decide(record, &digest, now) {
+                    Decision::Answer(answer) => return answer,
+                    Decision::Cold(record) => (record, digest, now),
                 }
-                (record, digest, now)
             }
         };
         verifier.cold(&key, record, digest, now).await
@@ -155,7 +155,7 @@ impl<S: KeyStore> Verifier<S> {
         if leads {
             self.upgrade_hash(key, &record, priority).await;
         }
-        let answer = self.accept(&record, now);
+        let answer = self.accept(record, now);
         if leads && answer.is_ok() {
             inner.store.touch(&[(key_id, now)]);
         }
