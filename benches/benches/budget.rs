@@ -6,11 +6,12 @@
 //!    verification called directly on this thread, at the minimum cost (m = 8 KiB, t = 1: the
 //!    difference is the pool) and at the production cost (m = 19 MiB, t = 2);
 //! 2. `refused admission`: a hash asked of a full budget (its one slot taken by a long run),
-//!    answered `Busy` at once, against the floor of any admission check: one failed
-//!    compare-and-swap on a counter;
+//!    answered `Busy` at once, against the floor of any bounded admission: reading the counter
+//!    and finding it at its bound;
 //! 3. `burst memory`: peak resident memory while 200 hashes at the production cost are asked
 //!    of the budget at once, against 16 threads hashing directly (what an unbounded pool would
-//!    do with 16 of them).
+//!    do with 16 of them) — each in a fresh process (this binary, run again), so that neither
+//!    sees the other's high-water mark.
 //!
 //! `cargo bench -p idunox-benches --bench budget -- --quick`
 
@@ -110,7 +111,8 @@ fn refused(b: &HashBudget) {
     ));
 }
 
-/// The floor of an admission check: a counter at its bound, one failed compare-and-swap.
+/// The floor of an admission check: a counter found at its bound (`fetch_update` whose closure
+/// declines does a single atomic load).
 fn failed_cas(counter: &AtomicUsize) {
     let r = black_box(counter).fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
         (n < 1).then_some(n + 1)
@@ -118,18 +120,83 @@ fn failed_cas(counter: &AtomicUsize) {
     assert!(r.is_err());
 }
 
-/// Peak resident memory growth (MiB) while `burst` runs.
-fn peak_growth(burst: impl FnOnce()) -> f64 {
-    let before = rss_kib().unwrap_or(0);
-    let peak_before = peak_rss_kib().unwrap_or(0);
-    burst();
+/// In a child process: run one burst and print `peak-growth-kib <n> <hashed> <refused>`.
+fn burst_child(kind: &str) {
+    let before = peak_rss_kib().unwrap_or(0).max(rss_kib().unwrap_or(0));
+    let (mut ok, mut busy) = (0u32, 0u32);
+    match kind {
+        "budget" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .expect("runtime");
+            let b = HashBudget::new(HashParams::DEFAULT, BudgetSettings::default())
+                .expect("valid params");
+            let results = rt.block_on(async {
+                let tasks: Vec<_> = (0..200)
+                    .map(|_| {
+                        let b = b.clone();
+                        tokio::spawn(async move { b.hash(Priority::Normal, SECRET).await })
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                for t in tasks {
+                    out.push(t.await.expect("task"));
+                }
+                out
+            });
+            for r in results {
+                match r {
+                    Ok(_) => ok += 1,
+                    Err(BudgetError::Busy { .. }) => busy += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        _ => {
+            let hasher = Arc::new(SecretHasher::new(HashParams::DEFAULT).expect("valid params"));
+            let threads: Vec<_> = (0..16)
+                .map(|_| {
+                    let h = hasher.clone();
+                    std::thread::spawn(move || h.hash(SECRET).expect("hash"))
+                })
+                .collect();
+            for t in threads {
+                black_box(t.join().expect("thread"));
+                ok += 1;
+            }
+        }
+    }
     let peak = peak_rss_kib().unwrap_or(0);
-    // The high-water mark only moves up: measure from the larger of the two.
-    (peak.saturating_sub(before.max(peak_before))) as f64 / 1024.0
+    println!(
+        "peak-growth-kib {} {ok} {busy}",
+        peak.saturating_sub(before)
+    );
+}
+
+/// Run this binary again for one burst: (peak growth in MiB, hashed, refused).
+fn burst(kind: &str) -> Option<(f64, u32, u32)> {
+    let out = std::process::Command::new(std::env::current_exe().ok()?)
+        .args(["--burst-child", kind])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("peak-growth-kib "))?;
+    let mut f = line.split_whitespace().skip(1);
+    let kib: f64 = f.next()?.parse().ok()?;
+    Some((
+        kib / 1024.0,
+        f.next()?.parse().ok()?,
+        f.next()?.parse().ok()?,
+    ))
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--burst-child") {
+        burst_child(args.get(i + 1).map_or("budget", String::as_str));
+        return;
+    }
     let test_mode = args.iter().any(|a| a == "--test" || a == "--list");
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -192,54 +259,16 @@ fn main() {
             "refused admission".into(),
             "hash asked of a full budget".into(),
             a,
-            "a failed compare-and-swap".into(),
+            "the bound check alone".into(),
             b,
         ));
     }
 
-    // Memory: 200 hashes at once at the production cost, through a default budget…
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
-    let prod_budget =
-        HashBudget::new(HashParams::DEFAULT, BudgetSettings::default()).expect("valid params");
-    let (mut ok, mut busy) = (0, 0);
-    let through_budget = peak_growth(|| {
-        let results = rt.block_on(async {
-            let tasks: Vec<_> = (0..200)
-                .map(|_| {
-                    let b = prod_budget.clone();
-                    tokio::spawn(async move { b.hash(Priority::Normal, SECRET).await })
-                })
-                .collect();
-            let mut out = Vec::new();
-            for t in tasks {
-                out.push(t.await.expect("task"));
-            }
-            out
-        });
-        for r in results {
-            match r {
-                Ok(_) => ok += 1,
-                Err(BudgetError::Busy { .. }) => busy += 1,
-                Err(e) => panic!("{e}"),
-            }
-        }
-    });
-    // …against 16 threads hashing directly.
-    let direct_threads = peak_growth(|| {
-        let hasher = Arc::new(SecretHasher::new(HashParams::DEFAULT).expect("valid params"));
-        let threads: Vec<_> = (0..16)
-            .map(|_| {
-                let h = hasher.clone();
-                std::thread::spawn(move || h.hash(SECRET).expect("hash"))
-            })
-            .collect();
-        for t in threads {
-            black_box(t.join().expect("thread"));
-        }
-    });
+    // Memory: 200 hashes at once at the production cost through a default budget, against 16
+    // threads hashing directly; each in a fresh process.
+    let settings = BudgetSettings::default();
+    let budget_burst = burst("budget");
+    let direct_burst = burst("direct");
 
     println!();
     println!("idunox-keys budget: medians of alternating batches (std::time::Instant)");
@@ -259,14 +288,19 @@ fn main() {
             a / b,
         );
     }
-    let workers = prod_budget.settings().workers;
-    println!();
-    println!(
-        "burst memory: 200 hashes at once (m=19 MiB) through a default budget ({workers} workers, \
-         capacity {}): {ok} hashed, {busy} refused at once; peak RSS +{through_budget:.0} MiB \
-         (bound: {workers} x 19 MiB = {} MiB); 16 threads hashing directly: peak RSS \
-         +{direct_threads:.0} MiB",
-        prod_budget.settings().capacity,
-        workers * 19
-    );
+    if let (Some((through_budget, ok, busy)), Some((direct, threads, _))) =
+        (budget_burst, direct_burst)
+    {
+        println!();
+        println!(
+            "burst memory: 200 hashes at once (m=19 MiB) through a default budget ({} workers, \
+             capacity {}): {ok} hashed, {busy} refused at once, peak RSS +{through_budget:.0} MiB \
+             (bound: {} workers x 19 MiB = {} MiB); {threads} threads hashing directly: peak RSS \
+             +{direct:.0} MiB",
+            settings.workers,
+            settings.capacity,
+            settings.workers,
+            settings.workers * 19
+        );
+    }
 }

@@ -45,7 +45,7 @@ use futures_channel::oneshot;
 use zeroize::Zeroizing;
 
 pub use argon::{MAX_STORED_M_COST, MAX_STORED_P_COST, MAX_STORED_T_COST};
-pub(crate) use pool::{Finish, Kind};
+pub(crate) use pool::{Admission, Finish, Kind};
 
 use self::argon::{Engine, Memory};
 use self::pool::Pool;
@@ -197,26 +197,32 @@ impl HashBudget {
         self.inner.pool.stats()
     }
 
-    /// Admit `job` or refuse it at once; the job runs on a worker (crate-internal: the
-    /// verifier's cold path completes its waiters from there).
+    /// Take a place in the budget or be refused at once (nothing is allocated before the
+    /// answer).
+    pub(crate) fn admit(&self, priority: Priority) -> Result<Admission, BudgetError> {
+        self.inner.pool.admit(priority)
+    }
+
+    /// Queue an admitted job; it runs on a worker (crate-internal: the verifier's cold path
+    /// completes its waiters from there).
     pub(crate) fn submit(
         &self,
-        priority: Priority,
+        admission: Admission,
         kind: Kind,
         job: impl FnOnce(&mut Memory, &Engine, Finish) + Send + 'static,
     ) -> Result<(), BudgetError> {
-        self.inner.pool.submit(priority, kind, Box::new(job))
+        self.inner.pool.enqueue(admission, kind, Box::new(job))
     }
 
     /// Run `work` on a worker and wait for its answer; skipped if the caller has gone by then.
     async fn run<R: Send + 'static>(
         &self,
-        priority: Priority,
+        admission: Admission,
         kind: Kind,
         work: impl FnOnce(&mut Memory, &Engine) -> R + Send + 'static,
     ) -> Result<R, BudgetError> {
         let (tx, rx) = oneshot::channel();
-        self.submit(priority, kind, move |memory, engine, finish| {
+        self.submit(admission, kind, move |memory, engine, finish| {
             if tx.is_canceled() {
                 return finish.done(false);
             }
@@ -234,9 +240,10 @@ impl HashBudget {
     /// # Errors
     /// [`BudgetError::Busy`] past the budget; [`BudgetError::Hash`] when hashing fails.
     pub async fn hash(&self, priority: Priority, secret: &[u8]) -> Result<String, BudgetError> {
+        let admission = self.admit(priority)?;
         let secret = Zeroizing::new(secret.to_vec());
         Ok(self
-            .run(priority, Kind::Hash, move |memory, engine| {
+            .run(admission, Kind::Hash, move |memory, engine| {
                 engine.hash(&secret, memory)
             })
             .await??)
@@ -253,10 +260,11 @@ impl HashBudget {
         secret: &[u8],
         phc: &str,
     ) -> Result<bool, BudgetError> {
+        let admission = self.admit(priority)?;
         let secret = Zeroizing::new(secret.to_vec());
         let phc = phc.to_owned();
         Ok(self
-            .run(priority, Kind::Verify, move |memory, engine| {
+            .run(admission, Kind::Verify, move |memory, engine| {
                 engine.verify(&secret, &phc, memory)
             })
             .await??)
@@ -278,9 +286,10 @@ impl HashBudget {
         if let Some(phc) = phc {
             return self.verify(priority, secret, phc).await;
         }
+        let admission = self.admit(priority)?;
         let secret = Zeroizing::new(secret.to_vec());
         let dummy = Arc::clone(&self.inner.dummy);
-        self.run(priority, Kind::Verify, move |memory, engine| {
+        self.run(admission, Kind::Verify, move |memory, engine| {
             let dummy = match dummy.get() {
                 Some(d) => d,
                 None => {

@@ -109,6 +109,12 @@ pub(crate) struct Shared {
 /// One admitted job's place in the budget; given back when dropped.
 struct Slot(Arc<Shared>);
 
+/// A place taken in the budget, for a job not queued yet; given back if dropped unused.
+pub(crate) struct Admission {
+    slot: Slot,
+    priority: Priority,
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.admitted.fetch_sub(1, Ordering::AcqRel);
@@ -158,17 +164,12 @@ impl Pool {
         }
     }
 
-    /// Admit `job` or refuse it at once.
+    /// Take a place in the budget, or be refused at once: one compare-and-swap, nothing
+    /// allocated, so that refusing is as cheap as it can be.
     ///
     /// # Errors
-    /// [`BudgetError::Busy`] past the budget; [`HashError::Interrupted`] when no worker thread
-    /// can be started.
-    pub(crate) fn submit(
-        &self,
-        priority: Priority,
-        kind: Kind,
-        job: Job,
-    ) -> Result<(), BudgetError> {
+    /// [`BudgetError::Busy`] past the budget.
+    pub(crate) fn admit(&self, priority: Priority) -> Result<Admission, BudgetError> {
         let shared = &self.shared;
         let s = shared.settings;
         let max = match priority {
@@ -185,13 +186,29 @@ impl Pool {
             shared.refused.fetch_add(1, Ordering::Relaxed);
             return Err(BudgetError::Busy { retry_after: 1 });
         }
-        let queued = Queued {
-            job,
-            kind,
+        Ok(Admission {
             slot: Slot(Arc::clone(shared)),
-        };
+            priority,
+        })
+    }
+
+    /// Queue an admitted job for a worker (starting one if none is idle and fewer than
+    /// `workers` run).
+    ///
+    /// # Errors
+    /// [`HashError::Interrupted`] when no worker thread can be started at all (the job is
+    /// dropped and its place given back).
+    pub(crate) fn enqueue(
+        &self,
+        admission: Admission,
+        kind: Kind,
+        job: Job,
+    ) -> Result<(), BudgetError> {
+        let shared = &self.shared;
+        let Admission { slot, priority } = admission;
+        let queued = Queued { job, kind, slot };
         let mut q = shared.lock();
-        if q.idle == 0 && q.started < s.workers {
+        if q.idle == 0 && q.started < shared.settings.workers {
             let n = q.started;
             let worker = Arc::clone(shared);
             let spawned = std::thread::Builder::new()

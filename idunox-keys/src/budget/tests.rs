@@ -101,7 +101,7 @@ fn known_work_runs_before_queued_normal_work() {
         (Priority::Known, "k1"),
     ] {
         let order = order.clone();
-        b.submit(p, Kind::Verify, move |_, _, finish| {
+        b.submit(b.admit(p).unwrap(), Kind::Verify, move |_, _, finish| {
             order.lock().unwrap().push(tag);
             finish.done(true);
         })
@@ -121,7 +121,7 @@ fn a_panicking_job_is_caught_and_the_worker_goes_on() {
     let boom = {
         let b = b.clone();
         async move {
-            b.run(Priority::Normal, Kind::Verify, |_, _| -> u8 {
+            b.run(b.admit(Priority::Normal)?, Kind::Verify, |_, _| -> u8 {
                 panic!("a job panicked (on purpose, in a test)")
             })
             .await
@@ -262,10 +262,14 @@ fn queued_work_is_interrupted_when_the_budget_is_dropped() {
     // receiver shows what happens to callers when the budget goes away.
     drop(pending);
     let (tx, rx) = futures_channel::oneshot::channel::<()>();
-    b.submit(Priority::Normal, Kind::Hash, move |_, _, finish| {
-        finish.done(true);
-        let _ = tx.send(());
-    })
+    b.submit(
+        b.admit(Priority::Normal).unwrap(),
+        Kind::Hash,
+        move |_, _, finish| {
+            finish.done(true);
+            let _ = tx.send(());
+        },
+    )
     .unwrap();
     drop(b);
     assert!(

@@ -174,6 +174,17 @@ impl<S: KeyStore> Verifier<S> {
     ) -> Result<(), Refusal> {
         let inner = &*self.inner;
         let key_id = record.key_id;
+        // Refused: release the id (and anyone who joined meanwhile) at once, before anything
+        // is allocated for the run.
+        let admission = match inner.budget.admit(priority) {
+            Ok(a) => a,
+            Err(e) => {
+                inner
+                    .fairness
+                    .complete(&key_id, Outcome::Failed(HashError::Interrupted), now);
+                return Err(overloaded(e));
+            }
+        };
         let (fairness, cache) = (Arc::clone(&inner.fairness), Arc::clone(&inner.cache));
         let done = Completion::new(move |outcome| {
             if outcome == Outcome::Ran(true) {
@@ -186,7 +197,7 @@ impl<S: KeyStore> Verifier<S> {
         let submitted =
             inner
                 .budget
-                .submit(priority, Kind::Verify, move |memory, engine, finish| {
+                .submit(admission, Kind::Verify, move |memory, engine, finish| {
                     let outcome = match engine.verify(&*secret, &phc, memory) {
                         Ok(matched) => Outcome::Ran(matched),
                         Err(e) => Outcome::Failed(e),
@@ -194,15 +205,9 @@ impl<S: KeyStore> Verifier<S> {
                     finish.done(true);
                     done.finish(outcome);
                 });
-        // Refused: the job (and its completion) was dropped, which released the waiters.
-        submitted.map_err(|e| {
-            Refusal::Overloaded(Overload::Budget {
-                retry_after: match e {
-                    BudgetError::Busy { retry_after } => retry_after,
-                    BudgetError::Hash(_) => 1,
-                },
-            })
-        })
+        // Not queued (no worker could start): the job and its completion were dropped, which
+        // released the waiters.
+        submitted.map_err(overloaded)
     }
 
     /// The secret is at hand only now: an outdated hash is replaced here or not until the next
@@ -219,6 +224,16 @@ impl<S: KeyStore> Verifier<S> {
                 .await;
         }
     }
+}
+
+/// A budget refusal as the client hears it: try again shortly.
+fn overloaded(e: BudgetError) -> Refusal {
+    Refusal::Overloaded(Overload::Budget {
+        retry_after: match e {
+            BudgetError::Busy { retry_after } => retry_after,
+            BudgetError::Hash(_) => 1,
+        },
+    })
 }
 
 impl<S> fmt::Debug for Pending<S> {
