@@ -534,3 +534,51 @@ async fn every_refusal_is_a_tracing_event_with_its_reason_and_key_id_never_the_s
     assert_eq!(seen[4]["code"], "insufficient_scope");
     assert_eq!(seen[4]["method"], "POST");
 }
+
+#[tokio::test]
+async fn the_key_layer_itself_can_require_scopes_for_a_group_of_routes() {
+    let f = fixture();
+    let (reader, _) = f.key(Some(&["orders:read"]), None).await;
+    let (both, _) = f
+        .key(
+            Some(&["orders:read", "orders:write"]),
+            Some(&["203.0.113.0/24"]),
+        )
+        .await;
+    let layer = ApiKeyLayer::new(f.verifier.clone());
+    let app = Router::new()
+        .route("/v1/orders", get(whoami))
+        .route_layer(layer.clone().require_scope("orders:read"))
+        .merge(
+            Router::new().route("/v1/admin", get(whoami)).route_layer(
+                layer
+                    .require_scope("orders:read")
+                    .require_scope("orders:write"),
+            ),
+        );
+    let ok = Some("203.0.113.5");
+    assert_eq!(
+        send(&app, "GET", "/v1/orders", &reader, ok, &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let a = send(&app, "GET", "/v1/admin", &reader, ok, &[]).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    assert!(
+        a.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .ends_with(r#"scope="orders:write""#)
+    );
+    assert_eq!(
+        send(&app, "GET", "/v1/admin", &both, ok, &[]).await.status,
+        StatusCode::OK
+    );
+    // The address is checked before the scopes.
+    let a = send(&app, "GET", "/v1/admin", &both, Some("198.51.100.1"), &[]).await;
+    assert_eq!(a.code(), "ip_not_allowed");
+}
