@@ -360,6 +360,11 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
     )
     .await;
     assert_eq!(a.code(), "ip_not_allowed");
+    // A trusted proxy that names nobody (no header, or only proxies) vouches for nobody.
+    let a = send(&trusting, "GET", "/v1/any", &key, proxy, &[]).await;
+    assert_eq!(a.code(), "ip_not_allowed");
+    let a = send(&trusting, "GET", "/v1/any", &key, proxy, &["10.0.0.9"]).await;
+    assert_eq!(a.code(), "ip_not_allowed");
     // An unreadable entry where the client should be: unknown, refused.
     let a = send(
         &trusting,
