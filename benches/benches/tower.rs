@@ -269,7 +269,11 @@ fn criterion_benches(c: &mut Criterion, s: &Setup) {
 fn summary(s: &Setup, quick: bool) {
     // `IDUNOX_TOWER_ROUNDS` / `IDUNOX_TOWER_BATCH` override: on a loaded machine, more and
     // shorter rounds give the minimum a chance to be an uninterrupted batch.
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
     let (rounds, batch) = if quick { (15, 5_000) } else { (41, 20_000) };
     let rounds = env("IDUNOX_TOWER_ROUNDS").unwrap_or(rounds).max(1);
     let batch = env("IDUNOX_TOWER_BATCH").map_or(batch, |b| b as u64).max(1);
