@@ -134,15 +134,7 @@ fn provision(dir: &Path, url: &str) -> String {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let generated = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("a generated password")
-        .to_owned();
-    assert!(generated.len() >= 20);
+    let generated = generated_password(&out);
     std::fs::write(dir.join("generated.txt"), &generated).unwrap();
     tenant
 }
@@ -396,6 +388,24 @@ fn serve_demo_provisions_once_and_resets_the_password() {
     assert_ne!(passwords[0], passwords[1], "a fresh password each time");
 }
 
+/// The password a provisioning command generated and printed once (`password: …`).
+fn generated_password(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let generated = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password:"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a generated password")
+        .to_owned();
+    assert!(generated.len() >= 20);
+    generated
+}
+
 /// The code an authenticator app shows now for a base32 secret.
 fn code_now(base32: &str) -> String {
     let bytes = totp_rs::Secret::try_from_base32(base32).expect("a base32 TOTP secret");
@@ -465,16 +475,7 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     let colon = add("a:b@idunox.test", Some(PASSWORD));
     assert!(!colon.status.success());
     // A generated password, printed once.
-    let out = add("gen@idunox.test", None);
-    assert!(out.status.success());
-    let generated_out = String::from_utf8(out.stdout).unwrap();
-    let generated = generated_out
-        .lines()
-        .find_map(|l| l.strip_prefix("password:"))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("a generated password")
-        .to_owned();
-    assert!(generated.len() >= 20);
+    let generated = generated_password(&add("gen@idunox.test", None));
 
     let server = start_server(dir.path(), &url);
     let agent = ureq::AgentBuilder::new()
