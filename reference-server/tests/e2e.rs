@@ -500,6 +500,16 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     assert_eq!(status, 200, "{tenants}");
     // The same code again: refused.
     assert_eq!(login(&code).0, 401);
+    // A whole key pasted where a key id belongs: refused, and never in a log line.
+    let pasted = "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM";
+    let (status, refusal) = send(
+        agent
+            .get(&server.url(&format!("/v1/admin/credentials/{pasted}")))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    );
+    assert_eq!(status, 400, "{refusal}");
+    assert!(!refusal.to_string().contains(&pasted[22..]));
 
     // `staff disable` ends the session at once, on the running server.
     let out = command(dir.path(), &url)
@@ -519,7 +529,12 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     );
     assert_eq!(status, 401);
     let log = server.stop().join("\n");
+    assert!(
+        log.contains("/v1/admin/credentials/<redacted> 400"),
+        "{log}"
+    );
     for secret_text in [
+        &pasted[22..],
         secret.as_str(),
         PASSWORD,
         generated.as_str(),
