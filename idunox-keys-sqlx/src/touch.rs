@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::portable::Args;
-use crate::store::backend;
+use crate::sql::backend;
 
 /// Keys per `UPDATE` statement: 2 arguments each, far below SQLite's and PostgreSQL's limits.
 const KEYS_PER_STATEMENT: usize = 200;
