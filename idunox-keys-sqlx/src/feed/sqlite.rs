@@ -80,7 +80,13 @@ impl Source {
             Self::Pool(pool) => q.fetch_all(&*pool).await,
             Self::Own { options, conn } => {
                 if conn.is_none() {
-                    *conn = Some(options.connect().await?);
+                    let mut c = options.connect().await?;
+                    // Never sleep in SQLite's busy handler (1, 2, 5 … 100 ms steps) while a
+                    // writer commits: a busy read is retried at the next tick instead.
+                    sqlx::query("PRAGMA busy_timeout = 0")
+                        .execute(&mut c)
+                        .await?;
+                    *conn = Some(c);
                 }
                 match conn.as_mut() {
                     Some(c) => q.fetch_all(c).await,
@@ -108,7 +114,18 @@ async fn poll_loop(mut source: Source, feed: ChangeFeed, settings: FeedSettings)
     let mut failing = false;
     loop {
         ticker.tick().await;
-        match poll(&mut source, &feed, &mut cursor).await {
+        let tick = Instant::now();
+        let result = loop {
+            match poll(&mut source, &feed, &mut cursor).await {
+                // A writer is committing: SQLite's own busy handler would sleep in growing
+                // steps (1, 2, 5 … 100 ms); retry every millisecond for up to one interval.
+                Err(e) if is_busy(&e) && tick.elapsed() < settings.poll_interval => {
+                    tokio::time::sleep(BUSY_RETRY).await;
+                }
+                other => break other,
+            }
+        };
+        match result {
             Ok(()) => {
                 if failing {
                     tracing::info!("change feed: reading the SQLite change table again");
@@ -116,6 +133,8 @@ async fn poll_loop(mut source: Source, feed: ChangeFeed, settings: FeedSettings)
                 }
                 backoff.reset();
             }
+            // Still busy after an interval: try again at the next tick.
+            Err(e) if is_busy(&e) => {}
             Err(e) => {
                 if !failing {
                     tracing::warn!(
@@ -131,6 +150,9 @@ async fn poll_loop(mut source: Source, feed: ChangeFeed, settings: FeedSettings)
         }
     }
 }
+
+/// The pause between two attempts at a read a writer's lock refused.
+const BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Read everything after the cursor; confirm the instant the last (short) read began.
 async fn poll(
@@ -176,6 +198,12 @@ async fn poll(
             return Ok(());
         }
     }
+}
+
+/// SQLite's "database is locked" (`SQLITE_BUSY`, extended codes included).
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d)
+        if d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
 }
 
 fn seq(row: &sqlx::any::AnyRow) -> Result<i64, sqlx::Error> {
