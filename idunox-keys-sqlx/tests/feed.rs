@@ -572,3 +572,132 @@ on_both_backends!(
     a_change_to_any_column_is_a_change,
     the_feed_stops_with_its_last_store,
 );
+
+/// A verifier caching whole records over a store with a feed: a revoke made by another instance
+/// is refused once the feed has passed it; with the database gone (PostgreSQL stopped, SQLite
+/// locked) no key is accepted once the feed is older than `max_staleness`, and service resumes
+/// by itself.
+async fn a_caching_verifier_follows_the_feed_and_fails_closed(b: Backend) {
+    use idunox_keys::{HashParams, KeyFormat, KeyManager, ManualClock, SecretHasher, Verifier};
+    let cluster = match b {
+        Backend::Postgres => match idunox_test_support::postgres::OwnedCluster::start() {
+            Some(c) => Some(std::sync::Arc::new(c)),
+            None => return,
+        },
+        _ => None,
+    };
+    let db = match &cluster {
+        Some(c) => common::on_server(c.admin_url()).await,
+        None => db(b).await.unwrap(),
+    };
+    let writer = SqlKeyStore::with_feed(pool(&db).await, FeedSettings::default()).unwrap();
+    let reader = SqlKeyStore::with_feed(pool(&db).await, FeedSettings::default()).unwrap();
+    wait_fresh(reader.feed().unwrap(), BOUND, PATIENCE).await;
+    let format = KeyFormat::new("idx", "test").unwrap();
+    let clock = ManualClock::new(NOW);
+    let keys = KeyManager::new(writer.clone(), format.clone())
+        .with_hasher(SecretHasher::new(HashParams::INSECURE_FAST).unwrap())
+        .with_clock(clock.clone());
+    let verifier = Verifier::builder(reader.clone(), format)
+        .clock(clock.clone())
+        .max_staleness(BOUND)
+        .build();
+    let tenant = TenantId::new("ten_cache");
+    let revoked = keys.create(&tenant, None, None).await.unwrap();
+    let kept = keys.create(&tenant, None, None).await.unwrap();
+    for k in [&revoked, &kept] {
+        for _ in 0..2 {
+            verifier
+                .verify_str(k.api_key.expose_secret())
+                .await
+                .unwrap();
+        }
+    }
+    keys.revoke(&tenant, &revoked.credential.key_id)
+        .await
+        .unwrap();
+    caught_up(reader.feed().unwrap()).await;
+    assert_eq!(
+        verifier
+            .verify_str(revoked.api_key.expose_secret())
+            .await
+            .unwrap_err()
+            .code(),
+        "api_key_revoked"
+    );
+    verifier
+        .verify_str(kept.api_key.expose_secret())
+        .await
+        .unwrap();
+
+    // The database goes away.
+    let lock_pool = connect(&db.url, &Default::default()).await.unwrap();
+    let mut lock = None;
+    match &cluster {
+        Some(c) => {
+            let c = c.clone();
+            tokio::task::spawn_blocking(move || c.stop()).await.unwrap();
+        }
+        None => {
+            let mut conn = lock_pool.acquire().await.unwrap();
+            sqlx::query("BEGIN EXCLUSIVE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            lock = Some(conn);
+        }
+    }
+    let gone = Instant::now();
+    // Within max_staleness (plus a poll or ping) the cache is no longer trusted, and with the
+    // store unreadable the warm key is refused as unavailable.
+    loop {
+        match verifier.verify_str(kept.api_key.expose_secret()).await {
+            Err(r) => {
+                assert_eq!(r.code(), "service_unavailable");
+                break;
+            }
+            Ok(_) => {
+                assert!(
+                    gone.elapsed() < BOUND * 2 + StdDuration::from_secs(5),
+                    "a key was still accepted long after the database went away"
+                );
+                tokio::time::sleep(StdDuration::from_millis(20)).await;
+            }
+        }
+    }
+    assert!(!reader.feed().unwrap().is_fresh(BOUND));
+
+    // It comes back: service resumes without a restart.
+    match &cluster {
+        Some(c) => {
+            let c = c.clone();
+            tokio::task::spawn_blocking(move || c.start_again())
+                .await
+                .unwrap();
+        }
+        None => {
+            let mut conn = lock.take().unwrap();
+            sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+        }
+    }
+    wait_fresh(reader.feed().unwrap(), BOUND, PATIENCE).await;
+    let deadline = Instant::now() + PATIENCE;
+    while verifier
+        .verify_str(kept.api_key.expose_secret())
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert_eq!(
+        verifier
+            .verify_str(revoked.api_key.expose_secret())
+            .await
+            .unwrap_err()
+            .code(),
+        "api_key_revoked"
+    );
+}
+
+on_both_backends!(a_caching_verifier_follows_the_feed_and_fails_closed);
