@@ -339,13 +339,45 @@ const fn bit(status: Status) -> i64 {
 /// The status of a row at `now` as one bit ([`bit`]); `soon` = `now` + the expiring window.
 /// The same precedence as `Status::of`: revoked, superseded (grace or expired), expired,
 /// expiring, active.
+/// Columns are named `credentials.<column>`: the text aliases of the selected columns must not
+/// stand in for them.
 fn status_case(now: &str, soon: &str) -> String {
     format!(
-        "(CASE WHEN revoked_at IS NOT NULL THEN 8 \
-         WHEN replaced_by IS NOT NULL THEN \
-         (CASE WHEN grace_expires_at > {now} AND expires_at > {now} THEN 4 ELSE 16 END) \
-         WHEN expires_at <= {now} THEN 16 WHEN expires_at <= {soon} THEN 2 ELSE 1 END)"
+        "(CASE WHEN credentials.revoked_at IS NOT NULL THEN 8 \
+         WHEN credentials.replaced_by IS NOT NULL THEN \
+         (CASE WHEN credentials.grace_expires_at > {now} AND credentials.expires_at > {now} \
+         THEN 4 ELSE 16 END) \
+         WHEN credentials.expires_at <= {now} THEN 16 \
+         WHEN credentials.expires_at <= {soon} THEN 2 ELSE 1 END)"
     )
+}
+
+/// Every status bit.
+const ALL_BITS: i64 = 31;
+
+/// "The row has `status` at `now`" as plain comparisons the `expires_at` indexes can range over
+/// (`soon` = `now` + the expiring window); together they partition the rows exactly as
+/// [`status_case`] does.
+fn status_predicate(status: Status, now: &str, soon: &str) -> String {
+    let live = "credentials.revoked_at IS NULL";
+    let unrotated = "credentials.replaced_by IS NULL";
+    match status {
+        Status::Active => format!("({live} AND {unrotated} AND credentials.expires_at > {soon})"),
+        Status::Expiring => format!(
+            "({live} AND {unrotated} AND credentials.expires_at > {now} \
+             AND credentials.expires_at <= {soon})"
+        ),
+        Status::Grace => format!(
+            "({live} AND credentials.replaced_by IS NOT NULL \
+             AND credentials.grace_expires_at > {now} AND credentials.expires_at > {now})"
+        ),
+        Status::Revoked => "(credentials.revoked_at IS NOT NULL)".to_owned(),
+        Status::Expired => format!(
+            "({live} AND ((credentials.replaced_by IS NULL AND credentials.expires_at <= {now}) \
+             OR (credentials.replaced_by IS NOT NULL AND (credentials.grace_expires_at IS NULL \
+             OR credentials.grace_expires_at <= {now} OR credentials.expires_at <= {now}))))"
+        ),
+    }
 }
 
 /// `%q%` for `LIKE … ESCAPE '\'`, with the wildcards of `q` made plain.
@@ -391,14 +423,21 @@ pub(crate) async fn page(
     let mut a = Args::new();
     let mut sql = format!("SELECT {} FROM credentials WHERE 1 = 1", columns!());
     if let Some(t) = &query.tenant {
-        sql.push_str(&format!(" AND tenant_id = {}", a.text(t.as_str())));
+        sql.push_str(&format!(
+            " AND credentials.tenant_id = {}",
+            a.text(t.as_str())
+        ));
     }
     let mask = query.statuses.iter().fold(0, |m, s| m | bit(*s));
-    if mask != 0 && mask != 31 {
+    if mask != 0 && mask != ALL_BITS {
         let now = a.int(query.now.unix_timestamp());
         let soon = a.int((query.now + query.expiring_window).unix_timestamp());
-        let m = a.int(mask);
-        sql.push_str(&format!(" AND ({} & {m}) <> 0", status_case(&now, &soon)));
+        let any: Vec<String> = Status::ALL
+            .into_iter()
+            .filter(|st| mask & bit(*st) != 0)
+            .map(|st| status_predicate(st, &now, &soon))
+            .collect();
+        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
     }
     if let Some(q) = query.search.as_deref().filter(|q| !q.is_empty()) {
         let p = a.text(like_pattern(q));
@@ -407,18 +446,27 @@ pub(crate) async fn page(
             _ => "LIKE",
         };
         sql.push_str(&format!(
-            " AND (name {like} {p} ESCAPE '\\' OR key_id {like} {p} ESCAPE '\\' \
-             OR masked_key {like} {p} ESCAPE '\\')"
+            " AND (credentials.name {like} {p} ESCAPE '\\' \
+             OR credentials.key_id {like} {p} ESCAPE '\\' \
+             OR credentials.masked_key {like} {p} ESCAPE '\\')"
         ));
     }
     let (key, order, cmp) = match query.sort {
-        Sort::Created => ("created_at", "created_at DESC, seq DESC", "<"),
-        Sort::Expires => ("expires_at", "expires_at, seq", ">"),
+        Sort::Created => (
+            "credentials.created_at",
+            "credentials.created_at DESC, credentials.seq DESC",
+            "<",
+        ),
+        Sort::Expires => (
+            "credentials.expires_at",
+            "credentials.expires_at, credentials.seq",
+            ">",
+        ),
     };
     if let Some(after) = &after {
         let k = a.int(after.key);
         let s = a.int(after.seq);
-        sql.push_str(&format!(" AND ({key}, seq) {cmp} ({k}, {s})"));
+        sql.push_str(&format!(" AND ({key}, credentials.seq) {cmp} ({k}, {s})"));
     }
     let fetch = a.int(i64::from(query.limit) + 1);
     sql.push_str(&format!(" ORDER BY {order} LIMIT {fetch}"));
@@ -547,6 +595,6 @@ mod tests {
     #[test]
     fn status_bits_are_distinct() {
         let all = Status::ALL.iter().fold(0, |m, s| m | bit(*s));
-        assert_eq!(all, 31);
+        assert_eq!(all, ALL_BITS);
     }
 }

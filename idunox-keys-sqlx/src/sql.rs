@@ -31,6 +31,8 @@ use crate::portable::get_opt;
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 /// The columns of a credential as this crate reads them (times as text, see the module docs).
+/// Their aliases shadow the table's columns in `ORDER BY` (and, on SQLite, may in `WHERE`):
+/// a statement that selects them names the table's columns as `credentials.<column>` there.
 macro_rules! columns {
     () => {
         "key_id, tenant_id, name, masked_key, secret_hash, \
@@ -79,11 +81,14 @@ macro_rules! insert_columns {
 /// One credential by key id, whatever its tenant (the verification path).
 pub(crate) const FIND: &str = concat!("SELECT ", columns!(), " FROM credentials WHERE key_id = $1");
 
-/// A tenant's credentials, newest first, ties by insertion order.
+/// A tenant's credentials, newest first, ties by insertion order. (`ORDER BY` names the table's
+/// columns: a bare `created_at` would be the text alias of [`columns`], sorted as text and
+/// without the index.)
 pub(crate) const LIST: &str = concat!(
     "SELECT ",
     columns!(),
-    " FROM credentials WHERE tenant_id = $1 ORDER BY created_at DESC, seq DESC"
+    " FROM credentials WHERE credentials.tenant_id = $1 \
+     ORDER BY credentials.created_at DESC, credentials.seq DESC"
 );
 
 /// How many of `$1`'s keys still verify at `$2`.

@@ -527,6 +527,41 @@ async fn times_after_2038_round_trip(b: Backend) {
     tx.rollback().await.unwrap();
 }
 
+/// Lists sort by time, not by the text the times are read as: 1999 (nine digits of Unix
+/// seconds) comes before 2026 (ten digits), though "915148800" > "1767225600" as text.
+async fn lists_sort_by_time_not_by_text(b: Backend) {
+    let Some(db) = db(b).await else { return };
+    let store = SqlKeyStore::new(pool(&db).await);
+    let t = TenantId::new("t1");
+    let old = credential("t1", datetime!(1999-01-01 0:00 UTC));
+    let new = credential("t1", NOW);
+    store.insert(new.clone(), None).await.unwrap();
+    store.insert(old.clone(), None).await.unwrap();
+    let ids = |v: &[Arc<Credential>]| v.iter().map(|c| c.key_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&store.list(&t).await.unwrap()),
+        [new.key_id, old.key_id]
+    );
+    for (sort, want) in [
+        (idunox_keys_sqlx::Sort::Created, [new.key_id, old.key_id]),
+        (idunox_keys_sqlx::Sort::Expires, [old.key_id, new.key_id]),
+    ] {
+        let q = idunox_keys_sqlx::ListQuery::for_tenant(t.clone(), NOW).sort(sort);
+        assert_eq!(
+            ids(&store.page(&q).await.unwrap().credentials),
+            want,
+            "{sort:?}"
+        );
+        // And page by page, through the cursor.
+        let first = store.page(&q.clone().limit(1).unwrap()).await.unwrap();
+        let second = store
+            .page(&q.limit(1).unwrap().after(first.next_cursor))
+            .await
+            .unwrap();
+        assert_eq!(ids(&second.credentials), want[1..], "{sort:?}");
+    }
+}
+
 async fn a_verifier_over_the_sql_store(b: Backend) {
     let Some(db) = db(b).await else { return };
     let store = SqlKeyStore::new(pool(&db).await);
@@ -579,6 +614,7 @@ on_both_backends!(
     store_contract,
     update_and_revoke_all,
     times_after_2038_round_trip,
+    lists_sort_by_time_not_by_text,
     a_verifier_over_the_sql_store,
     a_closed_pool_is_a_backend_error,
 );
