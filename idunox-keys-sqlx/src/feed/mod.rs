@@ -1,13 +1,13 @@
 //! The change feed of a [`SqlKeyStore`](crate::SqlKeyStore): every committed change to a
 //! credential, made by any process on the database, reaches the store's
-//! [`ChangeFeed`](idunox_keys::ChangeFeed), so verifiers may cache whole records for a bounded
+//! [`idunox_keys::ChangeFeed`], so verifiers may cache whole records for a bounded
 //! time (see the crate README, "Change feed").
 //!
 //! The database itself records changes, with triggers (migration `20261201000003_feed`), so no
 //! code path can bypass the feed: another server, an older build, a manual `UPDATE` in `psql`.
 //! Writes of `last_used_at` alone are not changes.
 //!
-//! - **PostgreSQL** ([`postgres`]): the trigger `pg_notify`s the key id on the channel
+//! - **PostgreSQL**: the trigger `pg_notify`s the key id on the channel
 //!   [`CHANNEL`]; a listener connection hands the ids to the feed as they arrive. A pinger sends
 //!   `pg_notify(<this instance's channel>, n)` every [`FeedSettings::ping_interval`], noting the
 //!   instant it sent ping `n`; PostgreSQL delivers notifications in commit order, so when the
@@ -15,7 +15,7 @@
 //!   and the feed is confirmed fresh as of that instant. A lost listener connection resets the
 //!   feed (caches drop everything) and reconnects; the reset is the catch-up, and it cannot miss
 //!   anything.
-//! - **SQLite** ([`sqlite`]): the trigger appends `(seq, key_id)` to `credential_changes`; a
+//! - **SQLite**: the trigger appends `(seq, key_id)` to `credential_changes`; a
 //!   poller reads the rows after its cursor every [`FeedSettings::poll_interval`] and confirms
 //!   the instant its read began (one writer at a time makes sequence order commit order). The
 //!   trigger keeps the last [`SQLITE_RETAINED_CHANGES`] rows; a poller whose cursor fell behind
