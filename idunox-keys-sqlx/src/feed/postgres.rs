@@ -7,7 +7,8 @@
 //!   instance's ping channel, and hands what arrives to the feed in arrival order;
 //! - the **pinger** notes the instant `t`, then runs `SELECT pg_notify(<ping channel>, n)`
 //!   every [`FeedSettings::ping_interval`] (with `synchronous_commit = off`: a ping writes
-//!   nothing durable, so it need not wait for a disk flush).
+//!   nothing durable, so it need not wait for a disk flush). The payload also carries a random
+//!   secret of this feed, so a ping sent by anyone else on the channel counts for nothing.
 //!
 //! PostgreSQL delivers notifications in the order their transactions committed, so by the time
 //! the listener receives ping `n`, it has received every change committed before `t`: the feed
@@ -47,6 +48,7 @@ pub(crate) fn start(
     let options = url.parse::<PgConnectOptions>().map_err(FeedError::Url)?;
     let shared = Arc::new(Shared {
         ping_channel: ping_channel(),
+        ping_secret: unique(),
         pings: Mutex::new(Pings::default()),
         ping_now: Notify::new(),
     });
@@ -68,7 +70,12 @@ pub(crate) fn start(
 
 /// This instance's own ping channel, so no instance hears another's pings.
 fn ping_channel() -> String {
-    let unique = KeyId::random().map_or_else(
+    format!("idunox_feed_{}", unique())
+}
+
+/// 71 random bits as text (from the OS; the process id and the time if it has none).
+fn unique() -> String {
+    KeyId::random().map_or_else(
         |_| {
             let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -76,19 +83,34 @@ fn ping_channel() -> String {
             format!("{}{nanos}", std::process::id())
         },
         |id| id.as_str().to_owned(),
-    );
-    format!("idunox_feed_{unique}")
+    )
 }
 
 /// State the listener and the pinger share.
 struct Shared {
     ping_channel: String,
+    /// Sent with every ping (as a bind parameter, never in a query's text): the channel's name
+    /// shows in `pg_stat_activity`, and a ping anyone could send would confirm freshness.
+    ping_secret: String,
     pings: Mutex<Pings>,
     /// The listener asks for a ping at once when it starts listening.
     ping_now: Notify,
 }
 
 impl Shared {
+    /// The payload of ping `n`.
+    fn ping_payload(&self, n: u64) -> String {
+        format!("{n}:{}", self.ping_secret)
+    }
+
+    /// The number of a ping this instance sent, if `payload` is one.
+    fn ping_number(&self, payload: &str) -> Option<u64> {
+        let (n, secret) = payload.split_once(':')?;
+        (secret == self.ping_secret)
+            .then(|| n.parse().ok())
+            .flatten()
+    }
+
     fn pings(&self) -> std::sync::MutexGuard<'_, Pings> {
         self.pings.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -271,9 +293,8 @@ async fn receive(
                         Some(Msg::Ping(payload)) => {
                             feed.changed(&ids);
                             ids.clear();
-                            let sent = payload
-                                .parse::<u64>()
-                                .ok()
+                            let sent = shared
+                                .ping_number(&payload)
                                 .and_then(|n| shared.pings().received(n));
                             if let Some(t) = sent {
                                 feed.confirm(t);
@@ -330,7 +351,7 @@ async fn ping_loop(options: PgConnectOptions, settings: FeedSettings, shared: Ar
             settings.ping_timeout,
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(shared.ping_channel.as_str())
-                .bind(n.to_string())
+                .bind(shared.ping_payload(n))
                 .execute(&mut *c),
         )
         .await;
@@ -372,6 +393,20 @@ mod tests {
         assert_eq!(p.outstanding.len(), MAX_OUTSTANDING);
         p.clear();
         assert!(p.oldest().is_none());
+    }
+
+    #[test]
+    fn only_pings_with_the_secret_count() {
+        let shared = Shared {
+            ping_channel: ping_channel(),
+            ping_secret: unique(),
+            pings: Mutex::new(Pings::default()),
+            ping_now: Notify::new(),
+        };
+        assert_eq!(shared.ping_number(&shared.ping_payload(7)), Some(7));
+        for forged in ["7", "7:", "7:guess", ":", "", "x:y"] {
+            assert_eq!(shared.ping_number(forged), None, "{forged:?}");
+        }
     }
 
     #[test]
