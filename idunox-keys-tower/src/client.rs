@@ -4,7 +4,7 @@
 //! with `into_make_service_with_connect_info::<SocketAddr>()`; feature `axum`), or a
 //! [`PeerAddr`] that any other stack inserts from its accept loop. Behind trusted reverse
 //! proxies the client is read from `X-Forwarded-For` as
-//! [`client_address`](idunox_keys::restrictions::client_address) says. With neither, the address
+//! [`client_address`] says. With neither, the address
 //! is unknown, and a key with an allow-list is refused (`403 ip_not_allowed`): a key restricted
 //! to some networks never passes on an address nobody can vouch for.
 //!

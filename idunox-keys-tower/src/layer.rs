@@ -55,11 +55,12 @@ pub(crate) struct Shared<K, R> {
     pub(crate) on_refusal: Arc<R>,
 }
 
-/// Where the key and the client address come from.
+/// Where the key and the client address come from, and what every request must carry.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) header: HeaderName,
     pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) scopes: Vec<String>,
 }
 
 impl<K: KeyStore> ApiKeyLayer<K> {
@@ -72,6 +73,7 @@ impl<K: KeyStore> ApiKeyLayer<K> {
                 // Header names are case-insensitive; `from_static` wants them lower-case.
                 header: HeaderName::from_static("x-api-key"),
                 trusted_proxies: Vec::new(),
+                scopes: Vec::new(),
             },
             on_refusal: Arc::new(JsonRefusal::new()),
         }
@@ -97,6 +99,33 @@ impl<K, R> ApiKeyLayer<K, R> {
     #[must_use]
     pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
         self.config.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
+    /// Require `scope` of every key this layer accepts (after the status and the allow-list;
+    /// 403 `insufficient_scope` otherwise); call it again to require several. For a group of
+    /// routes that share a scope this costs nothing beyond the comparison, where a separate
+    /// [`RequireScope`](crate::RequireScope) layer costs what axum charges for any layer:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum::{Router, routing::{get, post}};
+    /// # use idunox_keys::{KeyFormat, MemoryStore, Verifier};
+    /// use idunox_keys_tower::ApiKeyLayer;
+    /// # let keys = ApiKeyLayer::new(Verifier::new(Arc::new(MemoryStore::new()), KeyFormat::new("idx", "test").unwrap()));
+    /// # async fn list() {} async fn report() {}
+    /// let app: Router = Router::new()
+    ///     .route("/v1/orders", get(list))
+    ///     .route_layer(keys.clone().require_scope("orders:read"))
+    ///     .merge(
+    ///         Router::new()
+    ///             .route("/v1/reports", get(report))
+    ///             .route_layer(keys.require_scope("reports:read")),
+    ///     );
+    /// ```
+    #[must_use]
+    pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
+        self.config.scopes.push(scope.into());
         self
     }
 
@@ -144,6 +173,7 @@ impl<K, R> fmt::Debug for ApiKeyLayer<K, R> {
             .field("verifier", &self.verifier)
             .field("header", &self.config.header)
             .field("trusted_proxies", &self.config.trusted_proxies)
+            .field("scopes", &self.config.scopes)
             .field("on_refusal", &core::any::type_name::<R>())
             .finish()
     }

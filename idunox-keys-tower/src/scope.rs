@@ -14,7 +14,9 @@
 //! `route_layer` (a method router's `route_layer` wraps the methods added to it so far, and
 //! axum boxes the service once more per request). Stack several to require all of them. On a
 //! route the key layer does not guard it answers `500 internal_error` (a server bug: nothing
-//! was verified).
+//! was verified). Routes grouped by scope can instead have the key layer itself require it
+//! ([`ApiKeyLayer::require_scope`](crate::ApiKeyLayer::require_scope)), which costs no layer
+//! of its own.
 //!
 //! # Example
 //!

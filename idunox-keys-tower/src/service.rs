@@ -3,16 +3,17 @@
 //! For each request it
 //! 1. marks every value of the key header [sensitive](http::HeaderValue::set_sensitive), so
 //!    `Debug` output, tracing and HTTP/2 header compression never show or index it;
-//! 2. screens the header: absent or empty → `missing_api_key`; several values, a value that is
-//!    not the format's exact length (over-long included) or not ASCII → `invalid_api_key`, at
-//!    once, without touching the store;
+//! 2. screens the header: absent or empty → `missing_api_key`; several values or a value that
+//!    is not the format's exact length (over-long included) → `invalid_api_key`, at once,
+//!    without touching the store;
 //! 3. runs [`Verifier::check`](idunox_keys::Verifier::check) — parse, checksum, environment,
 //!    record, secret, status — which answers a warm key (and most refusals) right here in
 //!    `call`, with no future of its own; otherwise (a store read, a cold argon2 check) it boxes
 //!    [`Pending::finish`](idunox_keys::Pending::finish), the one boxed future of the request;
 //! 4. once the key is accepted, checks the client address against the key's allow-list (only
 //!    for a key that has one; see [`client`](crate::client)) — so a wrong secret reads
-//!    `invalid_api_key` and a revoked key `api_key_revoked` from any address;
+//!    `invalid_api_key` and a revoked key `api_key_revoked` from any address — then the scopes
+//!    the layer requires ([`ApiKeyLayer::require_scope`](crate::ApiKeyLayer::require_scope));
 //! 5. on success inserts the [`VerifiedKey`] into the request extensions and calls the inner
 //!    service; on refusal emits a `tracing` event (see the [crate docs](crate)) and answers with the
 //!    [`OnRefusal`] hook, given the request's parts, and never calls the inner service.
@@ -189,8 +190,8 @@ where
     }
 }
 
-/// The last step once the key is accepted: its allow-list against the client address. On
-/// success the request carries the [`VerifiedKey`].
+/// The last steps once the key is accepted: its allow-list against the client address, then
+/// the scopes this layer requires. On success the request carries the [`VerifiedKey`].
 pub(crate) fn admit<B>(
     config: &Config,
     req: &mut Request<B>,
@@ -200,6 +201,11 @@ pub(crate) fn admit<B>(
         && let Err(refusal) = key.check_ip(client_addr(req, &config.trusted_proxies))
     {
         return Err((refusal, key.key_id));
+    }
+    for scope in &config.scopes {
+        if let Err(refusal) = key.require_scope(scope) {
+            return Err((refusal, key.key_id));
+        }
     }
     req.extensions_mut().insert::<VerifiedKey>(key);
     Ok(())
@@ -247,11 +253,7 @@ fn presented_key<'h>(
             ParseError::BadLength,
         )));
     }
-    if !bytes.is_ascii() {
-        return Err(Refusal::Invalid(InvalidKey::Malformed(
-            ParseError::BadCharacter,
-        )));
-    }
+    // Anything but base62 (non-ASCII included) is refused by the parser, offline.
     Ok(bytes)
 }
 
@@ -274,8 +276,9 @@ mod tests {
         assert_eq!(refusal(&mut h), Some("missing_api_key"));
         h.insert("x-api-key", HeaderValue::from_static("abcdef"));
         assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        // Non-ASCII of the right length reaches the parser, which refuses it (tests/).
         h.insert("x-api-key", HeaderValue::from_bytes(b"ab\xe9de").unwrap());
-        assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        assert_eq!(refusal(&mut h), None);
         h.insert("x-api-key", HeaderValue::from_static("abcde"));
         assert_eq!(refusal(&mut h), None);
         assert!(h["x-api-key"].is_sensitive());

@@ -2,14 +2,14 @@
 //! (a real TCP connection with `ConnectInfo`, IPv4 and IPv4-mapped IPv6), `X-Forwarded-For`
 //! believed only from trusted proxies, per-route scopes with `RequireScope`, the order of the
 //! refusals (nothing but `invalid_api_key` before the secret matched, the status before the
-//! address), and the `tracing` event of each refusal.
+//! address). The `tracing` event of each refusal: `tests/refusal_events.rs`.
 
 #[path = "../../idunox-keys/tests/support/key_parser_checks.rs"]
 #[allow(dead_code)]
 mod checks;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -360,6 +360,11 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
     )
     .await;
     assert_eq!(a.code(), "ip_not_allowed");
+    // A trusted proxy that names nobody (no header, or only proxies) vouches for nobody.
+    let a = send(&trusting, "GET", "/v1/any", &key, proxy, &[]).await;
+    assert_eq!(a.code(), "ip_not_allowed");
+    let a = send(&trusting, "GET", "/v1/any", &key, proxy, &["10.0.0.9"]).await;
+    assert_eq!(a.code(), "ip_not_allowed");
     // An unreadable entry where the client should be: unknown, refused.
     let a = send(
         &trusting,
@@ -430,107 +435,50 @@ async fn a_real_connection_supplies_the_address_ipv4_and_ipv4_mapped() {
     server.abort();
 }
 
-/// One event's fields, by name.
-type Recorded = Vec<(String, String)>;
-
-/// Records the events of the `idunox_keys_tower` target, field by field.
-#[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<Recorded>>>);
-
-struct Fields<'a>(&'a mut Vec<(String, String)>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push((field.name().to_owned(), format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.push((field.name().to_owned(), value.to_owned()));
-    }
-}
-
-impl tracing::Subscriber for Events {
-    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
-        meta.target().starts_with("idunox_keys_tower")
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut fields = vec![("level".to_owned(), event.metadata().level().to_string())];
-        event.record(&mut Fields(&mut fields));
-        self.0.lock().unwrap().push(fields);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-impl Events {
-    fn take(&self) -> Vec<std::collections::HashMap<String, String>> {
-        self.0
-            .lock()
-            .unwrap()
-            .drain(..)
-            .map(|f| f.into_iter().collect())
-            .collect()
-    }
-}
-
 #[tokio::test]
-async fn every_refusal_is_a_tracing_event_with_its_reason_and_key_id_never_the_secret() {
-    let events = Events::default();
-    let _guard = tracing::subscriber::set_default(events.clone());
+async fn the_key_layer_itself_can_require_scopes_for_a_group_of_routes() {
     let f = fixture();
-    let app = app(ApiKeyLayer::new(f.verifier.clone()));
-    let (key, id) = f
-        .key(Some(&["orders:read"]), Some(&["203.0.113.0/24"]))
+    let (reader, _) = f.key(Some(&["orders:read"]), None).await;
+    let (both, _) = f
+        .key(
+            Some(&["orders:read", "orders:write"]),
+            Some(&["203.0.113.0/24"]),
+        )
         .await;
-    let secret = &key[22..54];
-    let live = key.replacen("_test_", "_live_", 1);
-    let typo = format!(
-        "{}{}",
-        &key[..59],
-        if key.ends_with('0') { '1' } else { '0' }
-    );
-    let cases: [(&str, &str, String, Option<&str>); 6] = [
-        ("GET", "/v1/orders", live, None),
-        ("GET", "/v1/orders", typo, None),
-        ("GET", "/v1/orders", wrong_secret(&key), None),
-        ("GET", "/v1/orders", key.clone(), Some("198.51.100.1")),
-        ("POST", "/v1/orders", key.clone(), Some("203.0.113.1")),
-        ("GET", "/v1/orders?token=x", String::new(), None),
-    ];
-    for (method, path, k, peer) in &cases {
-        send(&app, method, path, k, *peer, &[]).await;
-    }
-    let seen = events.take();
-    let reasons: Vec<&str> = seen.iter().map(|e| e["reason"].as_str()).collect();
+    let layer = ApiKeyLayer::new(f.verifier.clone());
+    let app = Router::new()
+        .route("/v1/orders", get(whoami))
+        .route_layer(layer.clone().require_scope("orders:read"))
+        .merge(
+            Router::new().route("/v1/admin", get(whoami)).route_layer(
+                layer
+                    .require_scope("orders:read")
+                    .require_scope("orders:write"),
+            ),
+        );
+    let ok = Some("203.0.113.5");
     assert_eq!(
-        reasons,
-        [
-            "wrong_environment",
-            "bad_checksum",
-            "wrong_secret",
-            "ip_not_allowed",
-            "insufficient_scope",
-            "missing"
-        ]
+        send(&app, "GET", "/v1/orders", &reader, ok, &[])
+            .await
+            .status,
+        StatusCode::OK
     );
-    let ids: Vec<Option<&str>> = seen
-        .iter()
-        .map(|e| e.get("key_id").map(String::as_str))
-        .collect();
-    let id = id.as_str();
-    assert_eq!(ids, [None, None, Some(id), Some(id), Some(id), None]);
-    for e in &seen {
-        assert_eq!(e["level"], "INFO");
-        assert_eq!(e["path"], "/v1/orders", "the path, never the query string");
-        for v in e.values() {
-            assert!(!v.contains(secret), "the secret reached a log event: {e:?}");
-        }
-    }
-    assert_eq!(seen[4]["status"], "403");
-    assert_eq!(seen[4]["code"], "insufficient_scope");
-    assert_eq!(seen[4]["method"], "POST");
+    let a = send(&app, "GET", "/v1/admin", &reader, ok, &[]).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    assert!(
+        a.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .ends_with(r#"scope="orders:write""#)
+    );
+    assert_eq!(
+        send(&app, "GET", "/v1/admin", &both, ok, &[]).await.status,
+        StatusCode::OK
+    );
+    // The address is checked before the scopes.
+    let a = send(&app, "GET", "/v1/admin", &both, Some("198.51.100.1"), &[]).await;
+    assert_eq!(a.code(), "ip_not_allowed");
 }

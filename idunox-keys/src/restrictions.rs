@@ -72,11 +72,13 @@ pub const MAX_FORWARDED_HOPS: usize = 32;
 /// The client's address: the TCP `peer`, unless the peer is one of the `trusted` proxies; then
 /// the right-most `X-Forwarded-For` entry that is not a trusted proxy (each of `forwarded_for`
 /// is one header line's value, in order; entries are comma-separated, each an IP address,
-/// optionally with a port). When every entry is a trusted proxy, the left-most one; when the
-/// header is absent, the peer itself.
+/// optionally with a port).
 ///
-/// `None` — the address is unknown, and a key with an allow-list is refused — when an entry
-/// that has to be read is not an address, or after [`MAX_FORWARDED_HOPS`] trusted entries.
+/// `None` — the address is unknown, and a key with an allow-list is refused — when a trusted
+/// proxy sent no entry that is not itself a trusted proxy (no header, or only proxies: a proxy
+/// that does not say whom it forwards for must not make its own address the client's), when an
+/// entry that has to be read is not an address, or after [`MAX_FORWARDED_HOPS`] entries. (A
+/// caller that needs *some* address, e.g. to throttle, may fall back to the peer.)
 ///
 /// ```
 /// use idunox_keys::restrictions::{client_address, parse_allow_list};
@@ -100,7 +102,6 @@ pub fn client_address<'a>(
         return Some(peer);
     }
     let lines: Vec<&[u8]> = forwarded_for.into_iter().collect();
-    let mut leftmost = None;
     let mut hops = 0;
     for line in lines.iter().rev() {
         for entry in line.rsplit(|&b| b == b',') {
@@ -112,10 +113,9 @@ pub fn client_address<'a>(
             if !allows(trusted, addr) {
                 return Some(addr);
             }
-            leftmost = Some(addr);
         }
     }
-    Some(leftmost.unwrap_or(peer))
+    None
 }
 
 /// One `X-Forwarded-For` entry: an address, optionally `[v6]:port` or `v4:port`.
@@ -259,8 +259,8 @@ mod tests {
         let ca = |xff: &[&[u8]]| client_address(proxy, xff.iter().copied(), &proxies);
         assert_eq!(
             ca(&[]),
-            Some(proxy),
-            "no header: the proxy made the request itself"
+            None,
+            "a proxy that says nothing vouches for nobody"
         );
         assert_eq!(ca(&[b"203.0.113.9"]), Some(ip("203.0.113.9")));
         // Several header lines read as one list, right to left; spaces and ports are fine.
@@ -268,11 +268,7 @@ mod tests {
             ca(&[b"192.0.2.1, 203.0.113.9:4711", b" 10.2.2.2 , [::1]:80"]),
             Some(ip("203.0.113.9"))
         );
-        assert_eq!(
-            ca(&[b"10.3.3.3, 10.2.2.2"]),
-            Some(ip("10.3.3.3")),
-            "all trusted"
-        );
+        assert_eq!(ca(&[b"10.3.3.3, 10.2.2.2"]), None, "only proxies");
         assert_eq!(
             ca(&[b"::ffff:198.51.100.1"]),
             Some(ip("198.51.100.1")),

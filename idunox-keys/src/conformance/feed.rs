@@ -76,6 +76,14 @@ impl<'a> Watch<'a> {
     }
 }
 
+/// Forget what both watches saw, before the next kind of change.
+fn forget(remote: &Watch<'_>, local: Option<&Watch<'_>>) {
+    remote.seen.lock().clear();
+    if let Some(local) = local {
+        local.seen.lock().clear();
+    }
+}
+
 /// The change feed: `writer` and `reader` are two stores on the same backing (for a database,
 /// two pools as two processes would have). `reader.feed()` must be `Some`.
 ///
@@ -143,15 +151,11 @@ pub async fn feed<S: KeyStore>(writer: &S, reader: &S) {
         "conformance: {RULE}: rotate"
     );
 
-    // Each later step starts from a fresh recorder state for its own ids: use new keys.
     let patched = record(&t, t0 - Duration::days(1));
     put(writer, RULE, &patched).await;
     let done = Instant::now();
     remote.confirms("insert", done, &[patched.key_id]).await;
-    remote.seen.lock().clear();
-    if let Some(local) = &local {
-        local.seen.lock().clear();
-    }
+    forget(&remote, local.as_ref());
     let patch = Patch {
         name: Some(Some("patched".into())),
         scopes: Some(Some(vec!["orders:read".into()])),
@@ -171,10 +175,7 @@ pub async fn feed<S: KeyStore>(writer: &S, reader: &S) {
     );
 
     let hashed = get(writer, RULE, &patched.key_id).await.secret_hash;
-    remote.seen.lock().clear();
-    if let Some(local) = &local {
-        local.seen.lock().clear();
-    }
+    forget(&remote, local.as_ref());
     let replaced = writer
         .replace_hash(&patched.key_id, &hashed, "$argon2id$upgraded".into())
         .await
@@ -189,10 +190,7 @@ pub async fn feed<S: KeyStore>(writer: &S, reader: &S) {
         .confirms("replace_hash", done, &[patched.key_id])
         .await;
 
-    remote.seen.lock().clear();
-    if let Some(local) = &local {
-        local.seen.lock().clear();
-    }
+    forget(&remote, local.as_ref());
     writer
         .revoke(&t, &patched.key_id, t0)
         .await
@@ -207,10 +205,7 @@ pub async fn feed<S: KeyStore>(writer: &S, reader: &S) {
     );
 
     // revoke_all: the successor (active) and the predecessor (grace) are live.
-    remote.seen.lock().clear();
-    if let Some(local) = &local {
-        local.seen.lock().clear();
-    }
+    forget(&remote, local.as_ref());
     let revoked = writer
         .revoke_all(&t, t0)
         .await
