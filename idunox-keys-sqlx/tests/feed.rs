@@ -701,3 +701,32 @@ async fn a_caching_verifier_follows_the_feed_and_fails_closed(b: Backend) {
 }
 
 on_both_backends!(a_caching_verifier_follows_the_feed_and_fails_closed);
+
+/// A feed over a database whose feed triggers are missing or disabled never confirms freshness
+/// (pings or polls alone would confirm a feed that hears of no change), and does once they are
+/// back.
+async fn no_freshness_without_the_triggers(b: Backend) {
+    let Some(db) = db(b).await else { return };
+    let pool = pool(&db).await;
+    let (off, on): (&[&str], &[&str]) = match b {
+        Backend::Postgres => (
+            &["ALTER TABLE credentials DISABLE TRIGGER credentials_feed"],
+            &["ALTER TABLE credentials ENABLE TRIGGER credentials_feed"],
+        ),
+        _ => (&["DROP TRIGGER credentials_feed_update"], &[]),
+    };
+    for sql in off {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let store = SqlKeyStore::with_feed(pool.clone(), FeedSettings::default()).unwrap();
+    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    assert_eq!(store.feed().unwrap().fresh_as_of(), None, "never confirmed");
+    if b == Backend::Postgres {
+        for sql in on {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        wait_fresh(store.feed().unwrap(), BOUND, PATIENCE).await;
+    }
+}
+
+on_both_backends!(no_freshness_without_the_triggers);

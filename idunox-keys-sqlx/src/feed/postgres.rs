@@ -332,6 +332,7 @@ const MIN_WATCH: std::time::Duration = std::time::Duration::from_millis(10);
 
 async fn ping_loop(options: PgConnectOptions, settings: FeedSettings, shared: Arc<Shared>) {
     let mut conn: Option<PgConnection> = None;
+    let mut warned = false;
     let mut ticker = tokio::time::interval(settings.ping_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -341,7 +342,18 @@ async fn ping_loop(options: PgConnectOptions, settings: FeedSettings, shared: Ar
         }
         if conn.is_none() {
             match tokio::time::timeout(settings.connect_timeout, pinger(&options)).await {
-                Ok(Ok(c)) => conn = Some(c),
+                Ok(Ok(c)) => {
+                    conn = Some(c);
+                    warned = false;
+                }
+                Ok(Err(sqlx::Error::Configuration(why))) => {
+                    if !warned {
+                        tracing::error!("change feed: {why}");
+                        warned = true;
+                    }
+                    tokio::time::sleep(settings.max_reconnect_delay).await;
+                    continue;
+                }
                 _ => continue,
             }
         }
@@ -362,14 +374,30 @@ async fn ping_loop(options: PgConnectOptions, settings: FeedSettings, shared: Ar
     }
 }
 
-/// The pinger's connection: a ping need not wait for a disk flush.
+/// The pinger's connection: a ping need not wait for a disk flush. It refuses to ping (so the
+/// feed is never confirmed fresh) while the table lacks its enabled feed triggers: pings alone
+/// would then confirm a feed that hears of no change.
 async fn pinger(options: &PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
     let mut c = options.connect().await?;
     sqlx::query("SET synchronous_commit = off")
         .execute(&mut c)
         .await?;
+    let (n,): (i64,) = sqlx::query_as(TRIGGERS_IN_PLACE).fetch_one(&mut c).await?;
+    if n != 2 {
+        return Err(sqlx::Error::Configuration(MISSING_TRIGGERS.into()));
+    }
     Ok(c)
 }
+
+/// How many of the two feed triggers are on `credentials` and fire in normal sessions.
+const TRIGGERS_IN_PLACE: &str = "SELECT COUNT(*) FROM pg_trigger \
+     WHERE tgrelid = to_regclass('credentials') \
+     AND tgname IN ('credentials_feed', 'credentials_feed_truncate') AND tgenabled IN ('O', 'A')";
+
+/// Why a feed without its triggers never confirms.
+pub(crate) const MISSING_TRIGGERS: &str = "the credentials table lacks its enabled change-feed \
+     triggers (migration 20261201000003_feed): the feed stays unconfirmed, so verifiers do not \
+     trust cached records; run the key store's migrations";
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,10 @@ pub(crate) const BATCH: i64 = 1000;
 const READ: &str = "SELECT CAST(seq AS TEXT) AS seq, key_id FROM credential_changes \
                     WHERE seq > $1 ORDER BY seq LIMIT $2";
 const LAST: &str = "SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) AS seq FROM credential_changes";
+/// How many of the three feed triggers exist.
+const TRIGGERS_IN_PLACE: &str = "SELECT CAST(COUNT(*) AS TEXT) AS seq FROM sqlite_master \
+     WHERE type = 'trigger' AND tbl_name = 'credentials' AND name IN \
+     ('credentials_feed_insert', 'credentials_feed_update', 'credentials_feed_delete')";
 
 pub(crate) fn start(
     handle: &tokio::runtime::Handle,
@@ -108,6 +112,8 @@ impl Source {
 
 async fn poll_loop(mut source: Source, feed: ChangeFeed, settings: FeedSettings) {
     let mut cursor: Option<i64> = None;
+    // Whether the triggers were seen in place since the last (re)connection.
+    let mut checked = false;
     let mut ticker = tokio::time::interval(settings.poll_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut backoff = Backoff::new(settings.max_reconnect_delay);
@@ -116,7 +122,7 @@ async fn poll_loop(mut source: Source, feed: ChangeFeed, settings: FeedSettings)
         ticker.tick().await;
         let tick = Instant::now();
         let result = loop {
-            match poll(&mut source, &feed, &mut cursor).await {
+            match poll(&mut source, &feed, &mut cursor, &mut checked).await {
                 // A writer is committing: SQLite's own busy handler would sleep in growing
                 // steps (1, 2, 5 … 100 ms); retry every millisecond for up to one interval.
                 Err(e) if is_busy(&e) && tick.elapsed() < settings.poll_interval => {
@@ -145,6 +151,7 @@ async fn poll_loop(mut source: Source, feed: ChangeFeed, settings: FeedSettings)
                     failing = true;
                 }
                 source.discard().await;
+                checked = false;
                 tokio::time::sleep(backoff.pause()).await;
             }
         }
@@ -159,7 +166,21 @@ async fn poll(
     source: &mut Source,
     feed: &ChangeFeed,
     cursor: &mut Option<i64>,
+    checked: &mut bool,
 ) -> Result<(), sqlx::Error> {
+    if !*checked {
+        // Without its triggers the change table hears of nothing: never confirm then.
+        let rows = source.fetch(TRIGGERS_IN_PLACE, &[]).await?;
+        if rows.first().map(seq).transpose()? != Some(3) {
+            return Err(sqlx::Error::Configuration(
+                "the credentials table lacks its change-feed triggers (migration \
+                 20261201000003_feed): the feed stays unconfirmed, so verifiers do not trust \
+                 cached records; run the key store's migrations"
+                    .into(),
+            ));
+        }
+        *checked = true;
+    }
     loop {
         let started = Instant::now();
         let Some(after) = *cursor else {
