@@ -47,7 +47,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::Backend;
 use crate::portable::Args;
-use crate::sql::{backend, columns, credential_from_row, int_text};
+use crate::sql::{backend, columns, int_text};
 use crate::touch::Touches;
 
 /// The most credentials one page holds.
@@ -476,9 +476,7 @@ pub(crate) async fn page(
     let more = rows.len() > limit;
     let mut credentials = Vec::with_capacity(rows.len().min(limit));
     for row in rows.iter().take(limit) {
-        let mut c = credential_from_row(row)?;
-        touches.overlay(&c.key_id, &mut c.last_used_at);
-        credentials.push(Arc::new(c));
+        credentials.push(touches.record(row)?);
     }
     let next_cursor = more
         .then(|| credentials.last().map(|c| cursor(query.sort, &c.key_id)))

@@ -64,7 +64,7 @@ use time::OffsetDateTime;
 
 use crate::feed::{FeedError, FeedRunner, FeedSettings};
 use crate::page::{ListQuery, Page, PageError};
-use crate::sql::{self, backend, count, credential_from_row};
+use crate::sql::{self, backend, count};
 use crate::touch::{TouchBatch, Touches};
 use crate::tx::KeyTx;
 use crate::{Backend, db};
@@ -245,9 +245,7 @@ impl SqlKeyStore {
 
     /// A row as a shared record, with this process's buffered last use laid over it.
     fn record(&self, row: &sqlx::any::AnyRow) -> Result<Arc<Credential>, StoreError> {
-        let mut c = credential_from_row(row)?;
-        self.touches.overlay(&c.key_id, &mut c.last_used_at);
-        Ok(Arc::new(c))
+        self.touches.record(row)
     }
 }
 

@@ -43,7 +43,7 @@ use sqlx::{Any, Transaction};
 use time::OffsetDateTime;
 
 use crate::Backend;
-use crate::sql::{self, backend, bind_credential, bind_patch, count, credential_from_row};
+use crate::sql::{self, backend, bind_credential, bind_patch, count};
 use crate::touch::Touches;
 
 /// One transaction on the key store's database (from [`SqlKeyStore::begin`]).
@@ -387,9 +387,7 @@ impl KeyTx {
 
     /// A row as a shared record, with this process's buffered last use laid over it.
     fn record(&self, row: &AnyRow) -> Result<Arc<Credential>, StoreError> {
-        let mut c = credential_from_row(row)?;
-        self.touches.overlay(&c.key_id, &mut c.last_used_at);
-        Ok(Arc::new(c))
+        self.touches.record(row)
     }
 }
 
