@@ -29,17 +29,16 @@ impl<'r> FromRequest<'r> for &'r ApiKey {
                 };
                 let mut values = req.headers().get("x-api-key");
                 let presented = values.next();
-                if values.next().is_some() {
+                let answer = if values.next().is_some() {
                     // Two keys: refuse rather than guess which one counts.
-                    return Err(ApiError::from(&idunox_keys::Refusal::Invalid(
+                    Err(idunox_keys::Refusal::Invalid(
                         idunox_keys::InvalidKey::SeveralValues,
-                    )));
-                }
-                app.verifier
-                    .verify(presented.map(str::as_bytes))
-                    .await
-                    .map(ApiKey)
-                    .map_err(|r| ApiError::from(&r))
+                    ))
+                } else {
+                    app.verifier.verify(presented.map(str::as_bytes)).await
+                };
+                crate::observe::metrics::record_verification(req, answer.as_ref());
+                answer.map(ApiKey).map_err(|r| ApiError::from(&r))
             })
             .await;
         match outcome {

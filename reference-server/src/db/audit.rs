@@ -276,7 +276,7 @@ impl SqlDb {
     /// credential routes' way until their entries move into the key store's transactions.
     pub async fn record_audit_or_log(&self, e: NewEntry<'_>) {
         if let Err(err) = record(&self.pool, e).await {
-            eprintln!("error: cannot write the audit trail: {err}");
+            tracing::error!(error = %err, "cannot write the audit trail");
         }
     }
 
