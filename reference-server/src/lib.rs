@@ -8,6 +8,7 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 
+pub mod admin_page;
 pub mod auth;
 pub mod catchers;
 pub mod cli;
@@ -25,8 +26,8 @@ pub mod state;
 ///
 /// Stages, in order: the database pool (`rocket_db_pools`), migrations, the application state
 /// (configuration checked here: a `jwt_secret` under 32 bytes refuses to start), the API routes,
-/// the `/v1` JSON catchers, security headers and access log, the portal page and the API
-/// reference page at `/docs`.
+/// the `/v1` JSON catchers, security headers and access log, the portal page, the API
+/// reference page at `/docs` and the staff console page at `/admin`.
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
     sqlx::any::install_default_drivers();
     rocket::custom(config::normalize_figment(figment))
@@ -39,4 +40,5 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
         .attach(headers::stage())
         .attach(portal::stage())
         .attach(docs_page::stage())
+        .attach(admin_page::stage())
 }
