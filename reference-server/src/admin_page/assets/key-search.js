@@ -139,6 +139,14 @@ function render() {
   }
 }
 
+/** Says how many keys the search found, for screen readers (the rows say it on screen). */
+function countResults() {
+  const n = search.items.length;
+  byId('keys-count').textContent = n
+    ? `${plural(n, 'key', 'keys')} ${search.nextCursor ? 'on this page, more on the next' : 'found'}.`
+    : 'No key matches.';
+}
+
 // ---------------------------------------------------------------- loading
 
 async function load() {
@@ -161,6 +169,7 @@ async function load() {
     search.loaded = true;
     show(byId('keys-error'), false);
     render();
+    countResults();
   } catch (error) {
     if (seq !== search.seq || !state.signedIn) return;
     byId('keys-error-text').textContent = search.loaded
@@ -242,6 +251,7 @@ function reset() {
   byId('key-status').value = '';
   byId('key-tenant').value = '';
   clear(byId('keys-body'));
+  byId('keys-count').textContent = '';
   for (const id of ['keys-panel', 'keys-nomatch', 'keys-pager', 'keys-error', 'key-search-note']) show(byId(id), false);
 }
 

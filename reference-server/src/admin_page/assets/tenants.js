@@ -174,6 +174,7 @@ function reset() {
   Object.assign(list, { tenants: [], loaded: false, filter: '' });
   state.tenants.clear();
   byId('tenant-filter').value = '';
+  byId('tenants-count').textContent = '';
   clear(byId('tenants-body'));
   for (const id of ['tenants-panel', 'tenants-empty', 'tenants-nomatch', 'tenants-tools', 'tenants-error']) show(byId(id), false);
   for (const listener of listeners) listener([]);
@@ -186,6 +187,9 @@ export function initTenants() {
   byId('tenant-filter').addEventListener('input', (event) => {
     list.filter = event.currentTarget.value.trim();
     render();
+    const needle = list.filter.toLowerCase();
+    const n = list.tenants.filter((t) => matches(t, needle)).length;
+    byId('tenants-count').textContent = list.filter ? `${plural(n, 'tenant matches', 'tenants match')}.` : '';
   });
   byId('tenants-refresh').addEventListener('click', () => loadTenants().then(() => announce('Tenant list updated.')));
   byId('tenants-retry').addEventListener('click', () => loadTenants());
