@@ -13,11 +13,11 @@ import { bindTenantPicker, knownTenants } from './tenants.js';
 let tenant = '';
 let list = null;
 
-/** The tenant of an entry: `tenant: {id, name}` or `tenant_id`; none for staff sign-ins. */
+/** The tenant of an entry: `tenant: {id, name}` or `tenant_id`; none for the staff trail (sign-ins). */
 function tenantCell(entry) {
   const t = entry.tenant && typeof entry.tenant === 'object' ? entry.tenant : null;
   const id = t?.id ?? (typeof entry.tenant_id === 'string' ? entry.tenant_id : null);
-  if (!id) return h('span', { class: 'muted' }, 'Staff');
+  if (!id) return h('span', { class: 'muted' }, 'Staff trail');
   const name = typeof t?.name === 'string' ? t.name : tenantName(id);
   return h('a', { class: 'tenant-link', href: routeHash('tenant', { id }), title: name }, name);
 }

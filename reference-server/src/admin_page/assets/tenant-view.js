@@ -142,8 +142,8 @@ async function submitRevokeAll(event) {
     dialog.close();
     announce(n ? `${plural(n, 'key', 'keys')} of ${tenant.name} revoked.` : `${tenant.name} had no live key: nothing to revoke.`);
     byId('tenant-title').focus();
-    await loadTenants();
-    if (view.tenant?.id === tenant.id) render();
+    // The counts changed: ask again rather than guess.
+    await Promise.all([load(tenant.id), loadTenants()]);
   } catch (error) {
     if (state.signedIn) notice(byId('revoke-all-error'), messageOf(error));
   } finally {
