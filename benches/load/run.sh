@@ -83,9 +83,9 @@ provision() {
     --email bench@load.test --password-stdin >/dev/null
   start portal "listening on " "${SERVER_ENV[@]}" "$SERVER" serve
   local base=$URL token
-  token=$(curl -sf "$base/v1/partner/auth/login" \
+  token=$(curl -sf "$base/v1/partner/auth/login" -H "Content-Type: application/json" \
     -d "{\"email\":\"bench@load.test\",\"password\":\"$password\"}" | jq -r .token)
-  KEY=$(curl -sf "$base/v1/partner/credentials" -H "Authorization: Bearer $token" \
+  KEY=$(curl -sf "$base/v1/partner/credentials" -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
     -d '{"name":"load"}' | jq -r .api_key)
   stop_last
 }

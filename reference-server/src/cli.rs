@@ -22,10 +22,9 @@ use crate::config::ServerConfig;
 use crate::db::SqlDb;
 use crate::db::accounts::{AccountError, Tenant, User, normalize_email};
 
-/// Shortest accepted portal password, in characters.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-/// Longest accepted portal password, in characters.
-pub const MAX_PASSWORD_CHARS: usize = 1024;
+pub use crate::auth::password_rules::{
+    MAX_CHARS as MAX_PASSWORD_CHARS, MIN_CHARS as MIN_PASSWORD_CHARS,
+};
 
 /// The Idunox partner-portal reference server.
 #[derive(Debug, Parser)]
@@ -142,18 +141,7 @@ pub async fn tenant_add(figment: &Figment, name: &str) -> Result<Tenant, CliErro
 /// # Errors
 /// When it is shorter than [`MIN_PASSWORD_CHARS`] or longer than [`MAX_PASSWORD_CHARS`].
 pub fn check_password(password: &str) -> Result<(), CliError> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD_CHARS {
-        return Err(CliError::Invalid(format!(
-            "the password is too short: at least {MIN_PASSWORD_CHARS} characters are required"
-        )));
-    }
-    if n > MAX_PASSWORD_CHARS {
-        return Err(CliError::Invalid(format!(
-            "the password is too long: at most {MAX_PASSWORD_CHARS} characters"
-        )));
-    }
-    Ok(())
+    crate::auth::password_rules::check(password).map_err(|p| CliError::Invalid(p.to_string()))
 }
 
 /// A strong random password: 24 base62 characters (about 142 bits).
@@ -268,7 +256,7 @@ pub async fn provision_demo(
             (tenant, user)
         }
     };
-    db.clear_login_failures(DEMO_EMAIL).await?;
+    db.clear_sign_in_throttle(DEMO_EMAIL).await?;
     Ok((tenant, user, password))
 }
 

@@ -18,6 +18,10 @@
 //! | `expiring_threshold_days` | `30` | a key reads `expiring` this close to its expiry |
 //! | `argon2` | `{m_cost = 19456, t_cost = 2, p_cost = 1}` | cost of new hashes (keys and passwords) |
 //! | `access_log` | `true` | one line per request on stdout |
+//! | `trusted_proxies` | `[]` | CIDRs of reverse proxies whose `X-Forwarded-For` is believed (see [`crate::guards::client_ip`]) |
+//! | `audit_retention_days` | `365` | audit entries older than this are deleted (at start, then hourly) |
+//! | `body_timeout_seconds` | `10` | a JSON body not received whole within this many seconds answers 408 |
+//! | `keep_alive` | `0` | Rocket's HTTP/1 keep-alive, off: Rocket 0.5 has no idle timeout, so a kept-alive connection would stay open as long as the client likes (see the README's "Slow clients") |
 //! | `limits.json` | `64 KiB` | largest accepted JSON body (413 above) |
 //! | `log_level` | `off` | Rocket's own logging: off, so the access log is the one line per request (Rocket's `critical` still prints a warning per failed guard and per catcher); startup errors are printed by the binary itself |
 //!
@@ -32,6 +36,7 @@
 use core::fmt;
 
 use idunox_keys::{HashParams, KeyFormat, KeyId, Policy};
+use ipnet::IpNet;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use serde::Deserialize;
@@ -77,6 +82,10 @@ fn defaults() -> serde_json::Value {
         "argon2": { "m_cost": HashParams::DEFAULT.m_cost, "t_cost": HashParams::DEFAULT.t_cost,
                     "p_cost": HashParams::DEFAULT.p_cost },
         "access_log": true,
+        "trusted_proxies": [],
+        "audit_retention_days": 365,
+        "body_timeout_seconds": 10,
+        "keep_alive": 0,
     })
 }
 
@@ -121,6 +130,9 @@ struct Raw {
     expiring_threshold_days: u32,
     argon2: Argon2Config,
     access_log: bool,
+    trusted_proxies: Vec<String>,
+    audit_retention_days: u32,
+    body_timeout_seconds: u64,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +184,12 @@ pub struct ServerConfig {
     pub argon2: Argon2Config,
     /// One line per request on stdout.
     pub access_log: bool,
+    /// Reverse proxies whose `X-Forwarded-For` entries are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Audit entries older than this many days are deleted.
+    pub audit_retention_days: u32,
+    /// How long a JSON request body may take to arrive.
+    pub body_timeout: std::time::Duration,
 }
 
 /// Why the configuration cannot be used.
@@ -229,6 +247,21 @@ impl ServerConfig {
                 "rotation_grace_hours must be a non-empty list of positive hours".into(),
             ));
         }
+        let trusted_proxies = raw
+            .trusted_proxies
+            .iter()
+            .map(|c| parse_cidr(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        if raw.audit_retention_days == 0 {
+            return Err(ConfigError::Invalid(
+                "audit_retention_days must be at least 1".into(),
+            ));
+        }
+        if raw.body_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "body_timeout_seconds must be at least 1".into(),
+            ));
+        }
         if raw.jwt_ttl_seconds == 0 {
             return Err(ConfigError::Invalid(
                 "jwt_ttl_seconds must be positive".into(),
@@ -263,6 +296,9 @@ impl ServerConfig {
             expiring_threshold_days: raw.expiring_threshold_days,
             argon2: raw.argon2,
             access_log: raw.access_log,
+            trusted_proxies,
+            audit_retention_days: raw.audit_retention_days,
+            body_timeout: std::time::Duration::from_secs(raw.body_timeout_seconds),
         })
     }
 
@@ -282,6 +318,38 @@ impl ServerConfig {
             ..Policy::default()
         }
     }
+}
+
+/// One `trusted_proxies` entry: a CIDR (`10.0.0.0/8`, `fd00::/8`) or a bare address (that one
+/// host). An IPv4-mapped IPv6 address or network is read as the IPv4 one, as client addresses are;
+/// host bits are ignored. A `/0` is refused: trusting every address would let any client write
+/// the address it is counted as.
+fn parse_cidr(text: &str) -> Result<IpNet, ConfigError> {
+    let t = text.trim();
+    let net = t
+        .parse::<IpNet>()
+        .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            ConfigError::Invalid(format!(
+                "trusted_proxies: {text:?} is not an IP address or CIDR (e.g. 10.0.0.0/8)"
+            ))
+        })?;
+    if net.prefix_len() == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "trusted_proxies: {text:?} trusts every address, so any client could choose the \
+             address it is counted as; name your proxies' addresses or networks"
+        )));
+    }
+    Ok(match net {
+        IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
+            Some(v4) if v6.prefix_len() >= 96 => IpNet::V4(
+                ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).expect("a prefix of at most 32"),
+            ),
+            _ => net,
+        },
+        IpNet::V4(_) => net,
+    }
+    .trunc())
 }
 
 /// A random 36-character base62 secret (about 214 bits).
@@ -316,6 +384,9 @@ impl fmt::Debug for ServerConfig {
             .field("expiring_threshold_days", &self.expiring_threshold_days)
             .field("argon2", &self.argon2)
             .field("access_log", &self.access_log)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("audit_retention_days", &self.audit_retention_days)
+            .field("body_timeout", &self.body_timeout)
             .finish()
     }
 }
@@ -410,6 +481,34 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_parse_as_networks() {
+        let base = figment().merge(("jwt_secret", "0123456789abcdef0123456789abcdef"));
+        let c = ServerConfig::from_figment(&base).unwrap();
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.audit_retention_days, 365);
+        assert_eq!(c.body_timeout, std::time::Duration::from_secs(10));
+        let with = base.merge((
+            "trusted_proxies",
+            serde_json::json!([
+                "10.0.0.0/8",
+                "192.168.1.7",
+                "fd00::/8",
+                "::ffff:172.16.0.0/108"
+            ]),
+        ));
+        let nets: Vec<String> = ServerConfig::from_figment(&with)
+            .unwrap()
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            nets,
+            ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8", "172.16.0.0/12"]
+        );
+    }
+
+    #[test]
     fn defaults_and_checks() {
         let base = figment().merge(("jwt_secret", "0123456789abcdef0123456789abcdef"));
         let c = ServerConfig::from_figment(&base).unwrap();
@@ -433,6 +532,12 @@ mod tests {
             ("rotation_grace_hours", serde_json::json!([])),
             ("key_prefix", serde_json::json!("i-x")),
             ("databases.idunox.url", serde_json::json!("mysql://x")),
+            ("trusted_proxies", serde_json::json!(["10.0.0.0/33"])),
+            ("trusted_proxies", serde_json::json!(["proxy.internal"])),
+            ("trusted_proxies", serde_json::json!(["0.0.0.0/0"])),
+            ("trusted_proxies", serde_json::json!(["::/0"])),
+            ("audit_retention_days", serde_json::json!(0)),
+            ("body_timeout_seconds", serde_json::json!(0)),
         ] {
             assert!(
                 ServerConfig::from_figment(&base.clone().merge((k, v))).is_err(),

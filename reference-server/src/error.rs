@@ -1,5 +1,5 @@
-//! The error envelope of `docs/http-api.md`, `{"error": {"code": "…", "message": "…"}}`, and
-//! the JSON body guard that turns malformed, oversized and mistyped bodies into 400, 413 and 422.
+//! The error envelope of every non-2xx `/v1` answer (`docs/http-api.md`), `{"error": {"code": "…", "message": "…"}}`,
+//! with its headers (`Retry-After`, `WWW-Authenticate`, `Allow`).
 //!
 //! Request guards that fail store their [`ApiError`] in the request-local cache before
 //! answering with a status; the `/v1` catcher (see [`crate::catchers`]) then renders exactly
@@ -8,12 +8,9 @@
 use std::io::Cursor;
 
 use idunox_keys::{ManageError, Refusal};
-use rocket::data::{self, Data, FromData};
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
-use rocket::serde::json::Json;
-use serde::de::DeserializeOwned;
 
 /// An error answer under `/v1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +25,11 @@ pub struct ApiError {
     pub retry_after: Option<i64>,
     /// `WWW-Authenticate`.
     pub www_authenticate: Option<&'static str>,
+    /// `Allow` (a 405).
+    pub allow: Option<String>,
+    /// Close the connection after this answer (`Connection: close`), e.g. when the rest of the
+    /// request body was not read.
+    pub close_connection: bool,
 }
 
 /// `WWW-Authenticate` of the key probe.
@@ -44,6 +46,8 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             www_authenticate: None,
+            allow: None,
+            close_connection: false,
         }
     }
 
@@ -157,6 +161,13 @@ impl ApiError {
 /// Request-local slot of a guard's error.
 struct Stashed(Option<ApiError>);
 
+/// A database failure: logged, answered 503 (see [`ApiError::database`]).
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::database(&e)
+    }
+}
+
 impl From<ManageError> for ApiError {
     /// The core's HTTP face of a lifecycle refusal (`ManageError::http_status`, `code`, its
     /// sentence); store failures are logged and answered 503, internal failures 500.
@@ -217,10 +228,20 @@ impl<'r> Responder<'r, 'static> for ApiError {
         })
         .to_string();
         let mut res = Response::build();
+        // The security headers are also set here, not only by the response fairing: a request
+        // Rocket cannot parse (an unknown method) is answered without running fairings.
         res.status(self.status)
             .header(ContentType::JSON)
             .header(Header::new("Cache-Control", "no-store"))
+            .header(Header::new("X-Content-Type-Options", "nosniff"))
+            .header(Header::new("Referrer-Policy", "no-referrer"))
             .sized_body(body.len(), Cursor::new(body));
+        if let Some(allow) = self.allow {
+            res.header(Header::new("Allow", allow));
+        }
+        if self.close_connection {
+            res.header(Header::new("Connection", "close"));
+        }
         if let Some(secs) = self.retry_after {
             res.header(Header::new("Retry-After", secs.to_string()));
         }
@@ -228,88 +249,5 @@ impl<'r> Responder<'r, 'static> for ApiError {
             res.header(Header::new("WWW-Authenticate", challenge));
         }
         Ok(res.finalize())
-    }
-}
-
-/// A JSON request body type.
-pub trait Payload: DeserializeOwned + Send + 'static {
-    /// Whether an empty body reads as `{}`.
-    const EMPTY_IS_OBJECT: bool = false;
-    /// Whether the body holds a secret, so errors must not quote it.
-    const SENSITIVE: bool = false;
-}
-
-/// A JSON body: malformed → 400 `invalid_json`, over `limits.json` → 413 `payload_too_large`,
-/// wrong fields or types → 422 `invalid_request`.
-#[derive(Debug)]
-pub struct Body<T>(pub T);
-
-#[rocket::async_trait]
-impl<'r, T: Payload> FromData<'r> for Body<T> {
-    type Error = ();
-
-    async fn from_data(req: &'r Request<'_>, mut data: Data<'r>) -> data::Outcome<'r, Self> {
-        if T::EMPTY_IS_OBJECT {
-            let empty = data.peek(1).await.is_empty() && data.peek_complete();
-            if empty {
-                return match serde_json::from_str::<T>("{}") {
-                    Ok(v) => data::Outcome::Success(Body(v)),
-                    Err(_) => data::Outcome::Error((
-                        ApiError::for_status(Status::UnprocessableEntity).stash(req),
-                        (),
-                    )),
-                };
-            }
-        }
-        match <Json<T> as FromData<'r>>::from_data(req, data).await {
-            data::Outcome::Success(Json(v)) => data::Outcome::Success(Body(v)),
-            data::Outcome::Forward(f) => data::Outcome::Forward(f),
-            data::Outcome::Error((status, err)) => {
-                let limit = req.limits().get("json").map(|l| l.to_string());
-                let e = match status.code {
-                    413 => ApiError::new(
-                        status,
-                        "payload_too_large",
-                        format!(
-                            "The request body is larger than the {} limit.",
-                            limit.as_deref().unwrap_or("configured")
-                        ),
-                    ),
-                    422 if T::SENSITIVE => ApiError::new(
-                        status,
-                        "invalid_request",
-                        "The request body does not have the expected fields.",
-                    ),
-                    422 => {
-                        let detail = match &err {
-                            rocket::serde::json::Error::Parse(_, e) => strip_position(e),
-                            rocket::serde::json::Error::Io(e) => e.to_string(),
-                        };
-                        ApiError::new(
-                            status,
-                            "invalid_request",
-                            format!(
-                                "The request body does not have the expected fields: {detail}."
-                            ),
-                        )
-                    }
-                    _ => ApiError::new(
-                        status,
-                        "invalid_json",
-                        "The request body is not valid JSON.",
-                    ),
-                };
-                data::Outcome::Error((e.stash(req), ()))
-            }
-        }
-    }
-}
-
-/// serde_json's message without its " at line 1 column 9" suffix.
-fn strip_position(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" at line ") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
     }
 }

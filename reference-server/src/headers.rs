@@ -1,8 +1,10 @@
 //! Response headers and the access log, as one response fairing.
 //!
 //! - every answer: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`;
-//! - under `/v1`: `Cache-Control: no-store` (plaintext keys and tokens travel there);
-//! - elsewhere (the portal's pages): a strict `Content-Security-Policy` unless the page set one;
+//! - API answers (see [`crate::routing::is_api`]: decided on the matched route, however the path
+//!   is spelled): `Cache-Control: no-store` (plaintext keys and tokens travel there);
+//! - elsewhere (the portal's pages): the portal's strict `Content-Security-Policy`
+//!   ([`crate::portal::CONTENT_SECURITY_POLICY`]) unless the page set one;
 //! - one access-log line per request on stdout: method, path (never the query string), status,
 //!   milliseconds. No header is ever logged, so no key, token or password reaches the log.
 
@@ -12,11 +14,6 @@ use std::time::Instant;
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Data, Request, Response};
-
-/// The CSP of non-API pages.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
-    base-uri 'none'; form-action 'self'";
 
 /// The fairing.
 #[derive(Debug, Clone, Copy)]
@@ -44,12 +41,12 @@ impl Fairing for SecurityHeaders {
         let path = req.uri().path();
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("Referrer-Policy", "no-referrer"));
-        if path == "/v1" || path.starts_with("/v1/") {
+        if crate::routing::is_api(req) {
             res.set_header(Header::new("Cache-Control", "no-store"));
         } else if !res.headers().contains("Content-Security-Policy") {
             res.set_header(Header::new(
                 "Content-Security-Policy",
-                CONTENT_SECURITY_POLICY,
+                crate::portal::CONTENT_SECURITY_POLICY,
             ));
         }
         if self.access_log {

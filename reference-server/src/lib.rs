@@ -16,29 +16,36 @@ pub mod config;
 pub mod db;
 pub mod docs_page;
 pub mod error;
+pub mod guards;
 pub mod headers;
+pub mod maintenance;
 pub mod portal;
 pub mod routes;
+pub mod routing;
 pub mod state;
 
 /// Assemble the server from a configuration figment (usually [`config::figment`]) and a clock
 /// (the system clock in production, a `ManualClock` in tests).
 ///
-/// Stages, in order: the database pool (`rocket_db_pools`), migrations, the application state
-/// (configuration checked here: a `jwt_secret` under 32 bytes refuses to start), the API routes,
-/// the `/v1` JSON catchers, security headers and access log, the portal page, the API
-/// reference page at `/docs` and the staff console page at `/admin`.
+/// Stages, in order: the SQLite file (created private), the database pool (`rocket_db_pools`),
+/// migrations, the application state (configuration checked here: a `jwt_secret` under 32 bytes
+/// refuses to start), the API routes, the routing around them (415 gate, 405/404 fallbacks), the
+/// `/v1` JSON catcher, security headers and access log, the portal page, the API reference page
+/// at `/docs`, the staff console page at `/admin`, and the upkeep task.
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
     sqlx::any::install_default_drivers();
     rocket::custom(config::normalize_figment(figment))
         .manage(state::ClockHandle(clock))
+        .attach(db::file_stage())
         .attach(db::Db::init())
         .attach(db::stage())
         .attach(state::stage())
         .attach(routes::stage())
+        .attach(routing::stage())
         .attach(catchers::stage())
         .attach(headers::stage())
         .attach(portal::stage())
         .attach(docs_page::stage())
         .attach(admin_page::stage())
+        .attach(maintenance::stage())
 }

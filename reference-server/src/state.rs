@@ -1,14 +1,16 @@
-//! The managed application state: configuration, key manager, verifier, password hasher,
-//! session keys and the clock, built once at ignite from the figment and the database.
+//! The managed application state: configuration, key manager, verifier, password work, session
+//! keys and the clock, built once at ignite from the figment and the database.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use idunox_keys::{BudgetSettings, Clock, HashBudget, KeyManager, SecretHasher, Verifier};
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
-use tokio::sync::Semaphore;
 
+use crate::auth::in_flight::InFlight;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::password_work::PasswordWork;
 use crate::config::{SecretSource, ServerConfig};
 use crate::db::{SqlDb, SqlKeyStore};
 
@@ -26,10 +28,13 @@ pub struct App {
     pub keys: KeyManager<SqlKeyStore>,
     /// The `X-Api-Key` verifier.
     pub verifier: Verifier<SqlKeyStore>,
-    /// argon2id for portal passwords.
-    pub passwords: SecretHasher,
-    /// Bounds how many password verifications run at once (each holds argon2's memory).
-    pub password_permits: Semaphore,
+    /// argon2id for portal passwords, bounded (and the dummy hash of unknown emails).
+    pub passwords: PasswordWork,
+    /// Password checks in flight per client address.
+    pub sign_ins: InFlight,
+    /// Failed sign-ins for unknown emails since the last maintenance round (logged as a count,
+    /// never as emails).
+    pub unknown_email_failures: Arc<AtomicU64>,
     /// Session tokens.
     pub jwt: JwtKeys,
     /// The time.
@@ -40,7 +45,7 @@ impl App {
     /// Build the state.
     ///
     /// # Errors
-    /// When the argon2 parameters are invalid.
+    /// When the argon2 parameters are invalid or the dummy password hash cannot be made.
     pub fn new(config: ServerConfig, db: SqlDb, clock: Arc<dyn Clock>) -> Result<Self, String> {
         let hasher = SecretHasher::new(config.argon2.into()).map_err(|e| format!("argon2: {e}"))?;
         // One argon2 budget for key hashing and cold verification.
@@ -60,15 +65,16 @@ impl App {
             .upgrade_hashes(true)
             .try_build()
             .map_err(|e| e.to_string())?;
-        let permits = std::thread::available_parallelism().map_or(2, usize::from) * 2;
+        let slots = std::thread::available_parallelism().map_or(2, usize::from) * 2;
         Ok(Self {
             jwt: JwtKeys::new(&config),
             config,
             db,
             keys,
             verifier,
-            passwords: hasher,
-            password_permits: Semaphore::new(permits),
+            passwords: PasswordWork::new(hasher, slots)?,
+            sign_ins: InFlight::default(),
+            unknown_email_failures: Arc::new(AtomicU64::new(0)),
             clock,
         })
     }

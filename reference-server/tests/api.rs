@@ -85,7 +85,9 @@ async fn openapi_lists_every_path(b: Backend) {
     let paths = r.body["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/v1/partner/auth/login", "post"),
+        ("/v1/partner/auth/logout", "post"),
         ("/v1/partner/me", "get"),
+        ("/v1/partner/me/password", "post"),
         ("/v1/partner/config", "get"),
         ("/v1/partner/credentials", "get"),
         ("/v1/partner/credentials", "post"),
@@ -100,6 +102,13 @@ async fn openapi_lists_every_path(b: Backend) {
             "{method} {path} documented"
         );
     }
+    // Every operation may answer 415 (a body that is not JSON); 405 has its shared response.
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["responses"].get("415").is_some(), "{method} {path}: 415");
+        }
+    }
+    assert!(r.body["components"]["responses"]["MethodNotAllowed"]["headers"]["Allow"].is_object());
     // And the other way round: every mounted /v1 route is documented.
     for route in s.client.rocket().routes() {
         let path = route.uri.path().to_string();
@@ -120,13 +129,13 @@ async fn every_v1_error_is_the_json_envelope(b: Backend) {
     s.get("/v1/nope", None)
         .await
         .assert_error(Status::NotFound, "not_found");
-    s.get("/v1/partner/credentials/abc/rotate", None)
+    s.get("/v1/partner/credentials/abc", None)
         .await
         .assert_error(Status::NotFound, "not_found");
-    // Wrong method: Rocket has no 405, the path reads as unknown.
-    s.get("/v1/partner/auth/login", None)
-        .await
-        .assert_error(Status::NotFound, "not_found");
+    // A known path under another method: 405 with Allow (see tests/http_surface.rs).
+    let r = s.get("/v1/partner/credentials/abc/rotate", None).await;
+    r.assert_error(Status::MethodNotAllowed, "method_not_allowed");
+    assert_eq!(r.header("Allow"), Some("POST"));
     let r = s.post("/v1/partner/auth/login", None, "{not json").await;
     r.assert_error(Status::BadRequest, "invalid_json");
     assert_eq!(r.header("Cache-Control"), Some("no-store"));
@@ -155,7 +164,7 @@ async fn login_returns_a_bearer_token_and_me_reads_it(b: Backend) {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["user"],
-        json!({"id": user_id, "email": "admin@acme.test"})
+        json!({"id": user_id, "email": "admin@acme.test", "must_change_password": false})
     );
     assert_eq!(r.body["tenant"], json!({"id": tenant_id, "name": "Acme"}));
     assert_eq!(r.header("Cache-Control"), Some("no-store"));
@@ -164,7 +173,7 @@ async fn login_returns_a_bearer_token_and_me_reads_it(b: Backend) {
     assert_eq!(me.status, Status::Ok);
     assert_eq!(
         me.body,
-        json!({"user": {"id": user_id, "email": "admin@acme.test"},
+        json!({"user": {"id": user_id, "email": "admin@acme.test", "must_change_password": false},
                "tenant": {"id": tenant_id, "name": "Acme"}})
     );
 }
@@ -257,6 +266,21 @@ fn sign(claims: Value, secret: &str) -> String {
     .unwrap()
 }
 
+/// The claims of a token we issued (signature checked with the test secret).
+fn claims_of(token: &str) -> Value {
+    let mut v = jsonwebtoken::Validation::new(Algorithm::HS256);
+    v.validate_aud = false;
+    v.validate_exp = false;
+    v.set_required_spec_claims::<&str>(&[]);
+    jsonwebtoken::decode::<Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes()),
+        &v,
+    )
+    .unwrap()
+    .claims
+}
+
 fn b64(v: &Value) -> String {
     // Unpadded base64url, enough for a forged header/payload.
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -277,9 +301,13 @@ fn b64(v: &Value) -> String {
 async fn bad_tokens_are_401(b: Backend) {
     let s = server(b).await;
     let a = s.account("Acme", "admin@acme.test").await;
+    let other = s.account("Beta", "ops@beta.test").await;
     let now = START.unix_timestamp();
-    let good = json!({"sub": a.user_id, "tid": a.tenant_id, "iat": now, "exp": now + 3600,
-                      "iss": "idunox-reference-server", "aud": "idunox-partner-portal"});
+    let sid = claims_of(&a.token)["sid"].as_str().unwrap().to_owned();
+    assert!(sid.starts_with("ses_"), "{sid}");
+    let good = json!({"sub": a.user_id, "tid": a.tenant_id, "sid": sid, "iat": now,
+                      "exp": now + 3600, "iss": "idunox-reference-server",
+                      "aud": "idunox-partner-portal"});
     // Sanity: a hand-made token with the right claims works.
     assert_eq!(
         s.get("/v1/partner/me", Some(&sign(good.clone(), JWT_SECRET)))
@@ -317,12 +345,15 @@ async fn bad_tokens_are_401(b: Backend) {
         ("iss", json!("evil")),
         ("sub", json!("usr_nobody")),
         ("tid", json!("ten_nobody")),
+        ("sid", json!("ses_nosuchsession")),
+        // Another user's live session: the token must name its own.
+        ("sid", claims_of(&other.token)["sid"].clone()),
     ] {
         let mut c = good.clone();
         c[field] = value;
         cases.push((field, sign(c, JWT_SECRET)));
     }
-    for field in ["exp", "iat", "iss", "aud", "sub", "tid"] {
+    for field in ["exp", "iat", "iss", "aud", "sub", "tid", "sid"] {
         let mut c = good.clone();
         c.as_object_mut().unwrap().remove(field);
         cases.push(("missing claim", sign(c, JWT_SECRET)));
@@ -847,9 +878,18 @@ async fn audit_trail_records_and_paginates_per_tenant(b: Backend) {
     assert_eq!(entries[1]["detail"]["successor"], id(&r));
     assert_eq!(
         entries[0]["actor"],
-        json!({"user_id": a.user_id, "email": "admin@acme.test"})
+        json!({"kind": "user", "user_id": a.user_id, "email": "admin@acme.test"})
     );
-    assert_eq!(entries[3]["actor"]["email"], "admin@acme.test");
+    // A failed sign-in is anonymous: nobody was signed in. The email tried is in `detail`.
+    assert!(entries[3]["actor"].is_null(), "{}", entries[3]);
+    assert_eq!(
+        entries[3]["detail"],
+        json!({"email": "admin@acme.test", "user_id": a.user_id})
+    );
+    assert_eq!(
+        entries[4]["actor"],
+        json!({"kind": "user", "user_id": a.user_id, "email": "admin@acme.test"})
+    );
     assert_eq!(entries[0]["at"], "2026-01-01T00:00:00Z");
     let text = page.body.to_string();
     assert!(!text.contains(&key(&c)) && !text.contains(&key(&r)));

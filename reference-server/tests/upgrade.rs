@@ -56,6 +56,20 @@ async fn old_database(backend: Backend) -> (common::TestDb, Value) {
 
 async fn upgrades_in_place(backend: Backend) {
     let (db, keys) = old_database(backend).await;
+    // 0.1 wrote the targeted user of a failed sign-in as its actor; add such an entry.
+    {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO audit_log (at, tenant_id, actor_user_id, actor_email, action) \
+             SELECT 1796166790, tenant_id, id, email, 'login.failed' FROM users",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
     // An hour after the fixture was made: the rotated key is still in its 24-hour grace.
     let clock = ManualClock::new(datetime!(2026-12-02 0:30 UTC));
     let rocket = reference_server::build(common::figment(&db.url), Arc::new(clock.clone()));
@@ -79,7 +93,14 @@ async fn upgrades_in_place(backend: Backend) {
             .collect();
     assert_eq!(versions[0], 20261127000001, "{versions:?}");
     assert!(versions.contains(&20261201000001), "{versions:?}");
-    assert!(versions.contains(&20261201100001), "{versions:?}");
+    for v in [
+        20261201100001,
+        20261201100002,
+        20261201100003,
+        20261201100004,
+    ] {
+        assert!(versions.contains(&v), "{v} in {versions:?}");
+    }
 
     // The old user signs in with the old password.
     let login = client
@@ -158,6 +179,28 @@ async fn upgrades_in_place(backend: Backend) {
     ] {
         assert!(actions.contains(&old), "{old} in {actions:?}");
     }
+    // Old entries got their actor's kind; the old failed sign-in became anonymous, with the
+    // email it tried in `detail`.
+    let entries = audit["entries"].as_array().unwrap();
+    let user_id = login["user"]["id"].clone();
+    let revoked = entries
+        .iter()
+        .find(|e| e["action"] == "credential.revoked")
+        .unwrap();
+    assert_eq!(
+        revoked["actor"],
+        json!({"kind": "user", "user_id": user_id, "email": "old@example.com"})
+    );
+    let failed = entries
+        .iter()
+        .find(|e| e["action"] == "login.failed")
+        .unwrap();
+    assert!(failed["actor"].is_null(), "{failed}");
+    assert_eq!(
+        failed["detail"],
+        json!({"email": "old@example.com", "user_id": user_id})
+    );
+    assert_eq!(login["user"]["must_change_password"], false);
 
     // And new keys can be made next to the old ones.
     let created = client

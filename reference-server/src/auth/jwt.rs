@@ -1,21 +1,18 @@
-//! Portal sessions: HS256 JSON Web Tokens and the [`Session`] request guard.
+//! Session tokens: HS256 JSON Web Tokens, signed and checked. Token crypto only: whether the
+//! session a token names is still live is the session guard's question
+//! ([`crate::auth::session`]).
 //!
 //! The algorithm is pinned (`Validation::new(Algorithm::HS256)`: the token header never picks
 //! it, so `alg: none` and RS/ES tokens are refused); `exp`, `iat`, `iss`, `aud` and `sub` are
-//! required, issuer and audience checked, the tenant travels in `tid`. Expiry is checked
-//! against the server's injected clock with no leeway (jsonwebtoken's own check reads the
-//! system clock, so it is turned off and done here). The guard also checks that the user
-//! still exists in that tenant.
+//! required, issuer and audience checked, the tenant travels in `tid` and the server-side
+//! session's id in `sid` (both required too). Expiry is checked against the server's injected
+//! clock with no leeway (jsonwebtoken's own check reads the system clock, so it is turned off
+//! and done here).
 
-use idunox_keys::Clock;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rocket::request::{FromRequest, Outcome, Request};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServerConfig;
-use crate::db::accounts::{Tenant, User};
-use crate::error::ApiError;
-use crate::state::App;
 
 /// The claims of a session token.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -24,6 +21,8 @@ pub struct Claims {
     pub sub: String,
     /// Tenant id.
     pub tid: String,
+    /// Server-side session id (`ses_…`).
+    pub sid: String,
     /// Issued at (Unix seconds).
     pub iat: i64,
     /// Expires at (Unix seconds).
@@ -80,7 +79,10 @@ impl JwtKeys {
         self.ttl
     }
 
-    /// Sign a token for this user at `now` (Unix seconds).
+    /// Sign a token for this user and session at `now` (Unix seconds); it expires [`ttl`]
+    /// seconds later, with its session.
+    ///
+    /// [`ttl`]: Self::ttl
     ///
     /// # Errors
     /// When signing fails.
@@ -88,11 +90,13 @@ impl JwtKeys {
         &self,
         user_id: &str,
         tenant_id: &str,
+        session_id: &str,
         now: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = Claims {
             sub: user_id.to_owned(),
             tid: tenant_id.to_owned(),
+            sid: session_id.to_owned(),
             iat: now,
             exp: now + self.ttl,
             iss: self.issuer.clone(),
@@ -117,61 +121,5 @@ impl JwtKeys {
             return Err("The session token is invalid.");
         }
         Ok(claims)
-    }
-}
-
-/// A signed-in portal user and their tenant.
-#[derive(Clone, Debug)]
-pub struct Session {
-    /// The user.
-    pub user: User,
-    /// Their tenant.
-    pub tenant: Tenant,
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for &'r Session {
-    type Error = ();
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let outcome = req
-            .local_cache_async(async {
-                let Some(app) = req.rocket().state::<App>() else {
-                    return Err(ApiError::internal());
-                };
-                authenticate(app, req).await
-            })
-            .await;
-        match outcome {
-            Ok(session) => Outcome::Success(session),
-            Err(e) => Outcome::Error((e.clone().stash(req), ())),
-        }
-    }
-}
-
-async fn authenticate(app: &App, req: &Request<'_>) -> Result<Session, ApiError> {
-    let mut values = req.headers().get("Authorization");
-    let header = values
-        .next()
-        .ok_or_else(|| ApiError::unauthorized("A Bearer token is required."))?;
-    if values.next().is_some() {
-        return Err(ApiError::unauthorized(
-            "Send exactly one Authorization header.",
-        ));
-    }
-    let token = match header.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(ApiError::unauthorized("A Bearer token is required.")),
-    };
-    let claims = app
-        .jwt
-        .check(token, app.clock.now().unix_timestamp())
-        .map_err(ApiError::unauthorized)?;
-    match app.db.user_in_tenant(&claims.sub, &claims.tid).await {
-        Ok(Some((user, tenant))) => Ok(Session { user, tenant }),
-        Ok(None) => Err(ApiError::unauthorized(
-            "The session's user no longer exists.",
-        )),
-        Err(e) => Err(ApiError::database(&e)),
     }
 }

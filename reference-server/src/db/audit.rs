@@ -1,9 +1,19 @@
-//! The audit trail: who did what to which credential, when. Never a secret: no key, no
-//! password, no token; the email of a failed sign-in is the only free text from outside.
+//! The audit trail: who did what to which credential or account, when. Never a secret: no key,
+//! no password, no token.
+//!
+//! [`record`] is the one writer. It takes any executor, so an action and its entry commit in one
+//! transaction (sign-in, sign-out, password change): either both are stored or the request fails.
+//! The credential routes still record after the key store's own write
+//! ([`SqlDb::record_audit_or_log`]) until their entries move into the key store's transactions.
+//!
+//! Who acted is an [`Actor`]: a portal user, or nobody (`None`) for an anonymous sign-in attempt,
+//! whose tried email and target user are in `detail`. Attempts for emails nobody has are not
+//! recorded at all: no tenant could read them (see [`crate::maintenance`] for their count in the
+//! log). Entries older than `audit_retention_days` are deleted by [`prune`].
 
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
 use super::{Args, SqlDb, get_opt};
 
@@ -12,9 +22,10 @@ use super::{Args, SqlDb, get_opt};
 pub enum Action {
     /// A successful sign-in.
     LoginSucceeded,
-    /// A failed sign-in (wrong email or password).
+    /// A failed sign-in (wrong password, disabled user), or a wrong current password at a
+    /// password change.
     LoginFailed,
-    /// A sign-in refused because of too many failures.
+    /// A sign-in refused because of too many failures (at most one entry per email and window).
     LoginThrottled,
     /// A key was created.
     CredentialCreated,
@@ -22,6 +33,10 @@ pub enum Action {
     CredentialRotated,
     /// A key was revoked.
     CredentialRevoked,
+    /// A user changed their password (their other sessions ended).
+    PasswordChanged,
+    /// A user signed out (that session ended).
+    LoggedOut,
 }
 
 impl Action {
@@ -34,6 +49,29 @@ impl Action {
             Self::CredentialCreated => "credential.created",
             Self::CredentialRotated => "credential.rotated",
             Self::CredentialRevoked => "credential.revoked",
+            Self::PasswordChanged => "user.password_changed",
+            Self::LoggedOut => "user.logged_out",
+        }
+    }
+}
+
+/// Who acted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor<'a> {
+    /// A partner's portal user.
+    User {
+        /// `usr_…`
+        user_id: &'a str,
+        /// Their email.
+        email: &'a str,
+    },
+}
+
+impl Actor<'_> {
+    /// The stored `actor_kind`.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::User { .. } => "user",
         }
     }
 }
@@ -43,18 +81,44 @@ impl Action {
 pub struct NewEntry<'a> {
     /// Unix seconds.
     pub at: i64,
-    /// The tenant concerned (`None` for a failed sign-in with an unknown email).
-    pub tenant_id: Option<&'a str>,
-    /// The acting user, when known.
-    pub actor_user_id: Option<&'a str>,
-    /// The acting user's email, or the email attempted.
-    pub actor_email: Option<&'a str>,
+    /// The tenant whose trail it joins.
+    pub tenant_id: &'a str,
+    /// Who acted; `None` for an anonymous sign-in attempt.
+    pub actor: Option<Actor<'a>>,
     /// What happened.
     pub action: Action,
     /// The credential concerned.
     pub credential_id: Option<&'a str>,
     /// Extra facts as a JSON object (never a secret).
     pub detail: Option<serde_json::Value>,
+}
+
+impl<'a> NewEntry<'a> {
+    /// An entry of `action` by `actor` (`None`: anonymous) at `at`, in `tenant_id`'s trail.
+    pub fn new(at: i64, tenant_id: &'a str, actor: Option<Actor<'a>>, action: Action) -> Self {
+        Self {
+            at,
+            tenant_id,
+            actor,
+            action,
+            credential_id: None,
+            detail: None,
+        }
+    }
+
+    /// About this credential.
+    #[must_use]
+    pub fn credential(mut self, id: &'a str) -> Self {
+        self.credential_id = Some(id);
+        self
+    }
+
+    /// With these facts.
+    #[must_use]
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
 }
 
 /// A recorded entry.
@@ -66,9 +130,11 @@ pub struct Entry {
     pub at: i64,
     /// The tenant concerned.
     pub tenant_id: Option<String>,
+    /// `user` (later `staff`), or `None` for an anonymous attempt.
+    pub actor_kind: Option<String>,
     /// The acting user.
     pub actor_user_id: Option<String>,
-    /// The acting user's email, or the email attempted.
+    /// The acting user's email.
     pub actor_email: Option<String>,
     /// What happened (`credential.created`, …).
     pub action: String,
@@ -84,6 +150,7 @@ fn entry_from_row(r: &AnyRow) -> Result<Entry, sqlx::Error> {
         id: r.try_get("id")?,
         at: r.try_get("at")?,
         tenant_id: get_opt(r, "tenant_id")?,
+        actor_kind: get_opt(r, "actor_kind")?,
         actor_user_id: get_opt(r, "actor_user_id")?,
         actor_email: get_opt(r, "actor_email")?,
         action: r.try_get("action")?,
@@ -92,29 +159,62 @@ fn entry_from_row(r: &AnyRow) -> Result<Entry, sqlx::Error> {
     })
 }
 
+/// Record an audit entry on `ex` (the pool, or `&mut *tx` to commit it with the action).
+///
+/// # Errors
+/// A database error.
+pub async fn record<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    e: NewEntry<'_>,
+) -> Result<(), sqlx::Error> {
+    let (kind, user_id, email) = match e.actor {
+        Some(a @ Actor::User { user_id, email }) => (Some(a.kind()), Some(user_id), Some(email)),
+        None => (None, None, None),
+    };
+    let mut a = Args::new();
+    let values = [
+        a.int(e.at),
+        a.text(e.tenant_id),
+        a.opt_text(kind),
+        a.opt_text(user_id),
+        a.opt_text(email),
+        a.text(e.action.as_str()),
+        a.opt_text(e.credential_id),
+        a.opt_text(e.detail.map(|d| d.to_string())),
+    ];
+    let sql = format!(
+        "INSERT INTO audit_log (at, tenant_id, actor_kind, actor_user_id, actor_email, action, \
+         credential_id, detail) VALUES ({})",
+        values.join(", ")
+    );
+    a.query(&sql).execute(ex).await?;
+    Ok(())
+}
+
+/// Delete up to `batch` entries older than `before` (Unix seconds), oldest first. Returns how
+/// many went.
+///
+/// # Errors
+/// A database error.
+pub async fn prune(db: &SqlDb, before: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM audit_log WHERE id IN \
+         (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)",
+    )
+    .bind(before)
+    .bind(batch)
+    .execute(&db.pool)
+    .await?
+    .rows_affected())
+}
+
 impl SqlDb {
-    /// Record an audit entry.
-    ///
-    /// # Errors
-    /// A database error.
-    pub async fn record_audit(&self, e: NewEntry<'_>) -> Result<(), sqlx::Error> {
-        let mut a = Args::new();
-        let values = [
-            a.int(e.at),
-            a.opt_text(e.tenant_id),
-            a.opt_text(e.actor_user_id),
-            a.opt_text(e.actor_email),
-            a.text(e.action.as_str()),
-            a.opt_text(e.credential_id),
-            a.opt_text(e.detail.map(|d| d.to_string())),
-        ];
-        let sql = format!(
-            "INSERT INTO audit_log (at, tenant_id, actor_user_id, actor_email, action, \
-             credential_id, detail) VALUES ({})",
-            values.join(", ")
-        );
-        a.query(&sql).execute(&self.pool).await?;
-        Ok(())
+    /// Record an entry after the fact, logging (not failing) when it cannot be written: the
+    /// credential routes' way until their entries move into the key store's transactions.
+    pub async fn record_audit_or_log(&self, e: NewEntry<'_>) {
+        if let Err(err) = record(&self.pool, e).await {
+            eprintln!("error: cannot write the audit trail: {err}");
+        }
     }
 
     /// This tenant's entries, newest first, at most `limit`, older than the entry `before`.
@@ -128,8 +228,9 @@ impl SqlDb {
         limit: i64,
     ) -> Result<Vec<Entry>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, at, tenant_id, actor_user_id, actor_email, action, credential_id, detail \
-             FROM audit_log WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            "SELECT id, at, tenant_id, actor_kind, actor_user_id, actor_email, action, \
+             credential_id, detail FROM audit_log WHERE tenant_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3",
         )
         .bind(tenant_id)
         .bind(before.unwrap_or(i64::MAX))

@@ -4,8 +4,9 @@
 //! The key store, its `credentials` table and the portable-SQL helpers live in
 //! [`idunox_keys_sqlx`], so a tower service outside Rocket reads the same database the same way;
 //! this module wraps the pool `rocket_db_pools` manages in that crate's [`SqlKeyStore`] and owns
-//! the portal's own tables (tenants and users, login throttling, audit trail) and their
-//! migrations (`reference-server/migrations/`, see [`migrator`]).
+//! the portal's own tables (tenants and users, sessions, sign-in throttling, audit trail) and
+//! their migrations (`reference-server/migrations/`, see [`migrator`]). A SQLite file it creates
+//! is private to its owner ([`sqlite_file`]).
 //!
 //! SQL here is portable: times are `BIGINT` Unix seconds, ids `TEXT`, placeholders `$1…`.
 //! Nullable values are never bound as SQL `NULL` arguments (sqlx 0.7's `Any` driver sends a
@@ -27,6 +28,8 @@ use sqlx::AnyPool;
 
 pub mod accounts;
 pub mod audit;
+pub mod sessions;
+pub mod sqlite_file;
 pub mod store;
 pub mod throttle;
 
@@ -74,6 +77,7 @@ impl SqlDb {
         let backend = Backend::from_url(url).ok_or_else(|| {
             sqlx::Error::Configuration("the database URL must be sqlite: or postgres:".into())
         })?;
+        sqlite_file::create_private(&crate::config::normalize_database_url(url))?;
         let pool = idunox_keys_sqlx::connect(url, settings).await?;
         Ok(Self { pool, backend })
     }
@@ -102,7 +106,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
 };
 
 /// The portal's own embedded migrations for `backend` (`reference-server/migrations/`):
-/// tenants, users, sign-in throttling, audit trail. The key store's table comes from
+/// tenants, users, sessions, sign-in throttling, audit trail. The key store's table comes from
 /// [`idunox_keys_sqlx::migrate`]; [`SqlDb::migrate`] applies both.
 pub fn migrator(backend: Backend) -> &'static sqlx::migrate::Migrator {
     match backend {
@@ -130,6 +134,24 @@ pub fn pool_settings(figment: &Figment) -> idunox_keys_sqlx::PoolSettings {
         connect_timeout: Duration::from_secs(secs("connect_timeout").unwrap_or(5)),
         idle_timeout: secs("idle_timeout").map(Duration::from_secs),
     }
+}
+
+/// Create a missing SQLite database file with mode 0600 before [`Db::init`] opens the pool (see
+/// [`sqlite_file`]). Attach before `Db::init()`.
+pub fn file_stage() -> AdHoc {
+    AdHoc::try_on_ignite("SQLite file", |rocket: Rocket<Build>| async move {
+        let url: Option<String> = rocket
+            .figment()
+            .extract_inner(&format!("databases.{}.url", crate::config::DATABASE_NAME))
+            .ok();
+        match url.map(|u| sqlite_file::create_private(&u)) {
+            Some(Err(e)) => {
+                eprintln!("error: cannot create the SQLite database file: {e}");
+                Err(rocket)
+            }
+            _ => Ok(rocket),
+        }
+    })
 }
 
 /// Migrations and the [`SqlDb`] handle, run after [`Db::init`] has opened the pool.

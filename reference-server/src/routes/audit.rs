@@ -1,14 +1,16 @@
 //! `GET /v1/partner/audit?limit=&before=`: this tenant's audit trail, newest first.
 //!
 //! `limit` is 1..=200 (default 50). The answer's `next_cursor` is `null` on the last page;
-//! otherwise pass it as `before` to get the next, older page.
+//! otherwise pass it as `before` to get the next, older page. `actor` is
+//! `{"kind":"user","user_id","email"}`, or `null` for an anonymous sign-in attempt (whose tried
+//! email and target user are in `detail`).
 
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{State, get};
 use serde::Serialize;
 
-use crate::auth::jwt::Session;
+use crate::auth::session::Session;
 use crate::db::audit::Entry;
 use crate::error::ApiError;
 use crate::routes::rfc3339;
@@ -25,16 +27,22 @@ pub struct EntryView {
     id: String,
     at: String,
     action: String,
-    actor: Actor,
+    actor: Option<ActorView>,
     credential_id: Option<String>,
     detail: Option<serde_json::Value>,
 }
 
-/// Who acted.
-#[derive(Debug, Serialize)]
-pub struct Actor {
-    user_id: Option<String>,
-    email: Option<String>,
+/// Who acted, tagged by kind.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActorView {
+    /// A partner's portal user.
+    User {
+        /// `usr_…`
+        user_id: String,
+        /// Their email.
+        email: String,
+    },
 }
 
 /// A page.
@@ -50,11 +58,11 @@ fn view(e: Entry) -> EntryView {
         at: time::OffsetDateTime::from_unix_timestamp(e.at)
             .map(rfc3339)
             .unwrap_or_default(),
-        action: e.action,
-        actor: Actor {
-            user_id: e.actor_user_id,
-            email: e.actor_email,
+        actor: match (e.actor_kind.as_deref(), e.actor_user_id, e.actor_email) {
+            (Some("user"), Some(user_id), Some(email)) => Some(ActorView::User { user_id, email }),
+            _ => None,
         },
+        action: e.action,
         credential_id: e.credential_id,
         detail: e.detail,
     }

@@ -12,9 +12,10 @@ use rocket::{State, get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::auth::jwt::Session;
+use crate::auth::session::Session;
 use crate::db::audit::{Action, NewEntry};
-use crate::error::{ApiError, Body, Payload};
+use crate::error::ApiError;
+use crate::guards::{Body, Payload};
 use crate::routes::rfc3339;
 use crate::state::App;
 
@@ -95,25 +96,23 @@ fn key_id(id: &str) -> Result<KeyId, ApiError> {
     KeyId::parse(id).map_err(|_| ApiError::not_found())
 }
 
-async fn audit(
+/// The credential routes' audit entry, written after the key store's change (see
+/// [`SqlDb::record_audit_or_log`](crate::db::SqlDb::record_audit_or_log)).
+fn entry<'a>(
     app: &App,
-    session: &Session,
+    session: &'a Session,
     action: Action,
-    credential: &KeyId,
+    credential: &'a KeyId,
     detail: serde_json::Value,
-) {
-    let entry = NewEntry {
-        at: app.now().unix_timestamp(),
-        tenant_id: Some(&session.tenant.id),
-        actor_user_id: Some(&session.user.id),
-        actor_email: Some(&session.user.email),
+) -> NewEntry<'a> {
+    NewEntry::new(
+        app.now().unix_timestamp(),
+        &session.tenant.id,
+        Some(session.actor()),
         action,
-        credential_id: Some(credential.as_str()),
-        detail: Some(detail),
-    };
-    if let Err(e) = app.db.record_audit(entry).await {
-        eprintln!("error: cannot write the audit trail: {e}");
-    }
+    )
+    .credential(credential.as_str())
+    .detail(detail)
 }
 
 /// This tenant's keys, newest first.
@@ -141,14 +140,15 @@ pub async fn create(
         .create(&tenant(session), name, validity_days)
         .await?;
     let view = CredentialView::new(app, &issued.credential);
-    audit(
-        app,
-        session,
-        Action::CredentialCreated,
-        &issued.credential.key_id,
-        json!({ "expires_at": view.expires_at }),
-    )
-    .await;
+    app.db
+        .record_audit_or_log(entry(
+            app,
+            session,
+            Action::CredentialCreated,
+            &issued.credential.key_id,
+            json!({ "expires_at": view.expires_at }),
+        ))
+        .await;
     Ok(Custom(
         Status::Created,
         Json(json!({
@@ -172,18 +172,19 @@ pub async fn rotate(
         .rotate(&tenant(session), &key_id, body.0.grace_hours)
         .await?;
     let previous = CredentialView::new(app, &rotated.previous);
-    audit(
-        app,
-        session,
-        Action::CredentialRotated,
-        &key_id,
-        json!({
-            "successor": rotated.credential.key_id.as_str(),
-            "grace_hours": body.0.grace_hours,
-            "grace_expires_at": previous.grace_expires_at,
-        }),
-    )
-    .await;
+    app.db
+        .record_audit_or_log(entry(
+            app,
+            session,
+            Action::CredentialRotated,
+            &key_id,
+            json!({
+                "successor": rotated.credential.key_id.as_str(),
+                "grace_hours": body.0.grace_hours,
+                "grace_expires_at": previous.grace_expires_at,
+            }),
+        ))
+        .await;
     Ok(Custom(
         Status::Created,
         Json(json!({
@@ -204,13 +205,14 @@ pub async fn revoke(
     let key_id = key_id(id)?;
     let credential = app.keys.revoke(&tenant(session), &key_id).await?;
     let view = CredentialView::new(app, &credential);
-    audit(
-        app,
-        session,
-        Action::CredentialRevoked,
-        &key_id,
-        json!({ "revoked_at": view.revoked_at }),
-    )
-    .await;
+    app.db
+        .record_audit_or_log(entry(
+            app,
+            session,
+            Action::CredentialRevoked,
+            &key_id,
+            json!({ "revoked_at": view.revoked_at }),
+        ))
+        .await;
     Ok(Json(json!({ "credential": view })))
 }

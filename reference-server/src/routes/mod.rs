@@ -1,12 +1,16 @@
-//! The JSON API of `docs/http-api.md`, one module per resource.
+//! The JSON API of `docs/http-api.md`, one module per resource: sign-in and sign-out ([`auth`]), the signed-in user
+//! ([`me`], [`password`]), keys ([`credentials`], [`probe`]), the audit trail, the public
+//! configuration and the OpenAPI document.
 
 use rocket::fairing::AdHoc;
 
 pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod me;
 pub mod openapi;
+pub mod password;
 pub mod probe;
 
 /// RFC 3339 in UTC with whole seconds: `2026-11-27T20:00:00Z`.
@@ -22,8 +26,10 @@ pub fn stage() -> AdHoc {
         rocket.mount(
             "/",
             rocket::routes![
-                crate::auth::login::login,
+                auth::login,
+                auth::logout,
                 me::me,
+                password::change_password,
                 config::config,
                 credentials::list,
                 credentials::create,

@@ -7,6 +7,7 @@
 //! the PostgreSQL half is skipped, except under `CI=true` where it fails. One suite, two backends.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use idunox_keys::ManualClock;
@@ -16,7 +17,7 @@ use reference_server::db::SqlDb;
 use reference_server::state::App;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Header, Status};
-use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
 use serde_json::{Value, json};
 
 pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -161,7 +162,12 @@ impl Reply {
     }
 }
 
-async fn reply(res: LocalResponse<'_>) -> Reply {
+/// A client address for [`TestServer::login_from`] and friends (the TCP peer Rocket sees).
+pub fn peer(ip: &str) -> SocketAddr {
+    SocketAddr::new(ip.parse().unwrap(), 40_000)
+}
+
+pub async fn reply(res: LocalResponse<'_>) -> Reply {
     let status = res.status();
     let headers = res
         .headers()
@@ -208,6 +214,88 @@ impl TestServer {
             email: email.to_owned(),
             token: r.body["token"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Send any request and read the answer.
+    pub async fn send(&self, req: LocalRequest<'_>) -> Reply {
+        reply(req.dispatch().await).await
+    }
+
+    /// Sign in from this client address.
+    pub async fn login_from(&self, email: &str, password: &str, ip: &str) -> Reply {
+        self.send(
+            self.client
+                .post("/v1/partner/auth/login")
+                .remote(peer(ip))
+                .header(ContentType::JSON)
+                .body(json!({"email": email, "password": password}).to_string()),
+        )
+        .await
+    }
+
+    /// Sign in and return the token.
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status, Status::Ok, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/partner/auth/logout`, bodyless.
+    pub async fn logout(&self, token: &str) -> Reply {
+        self.send(
+            self.client
+                .post("/v1/partner/auth/logout")
+                .header(Header::new("Authorization", format!("Bearer {token}"))),
+        )
+        .await
+    }
+
+    /// `POST /v1/partner/me/password` from this client address.
+    pub async fn change_password_from(
+        &self,
+        token: &str,
+        current: &str,
+        new: &str,
+        ip: &str,
+    ) -> Reply {
+        self.send(
+            self.client
+                .post("/v1/partner/me/password")
+                .remote(peer(ip))
+                .header(ContentType::JSON)
+                .header(Header::new("Authorization", format!("Bearer {token}")))
+                .body(json!({"current_password": current, "new_password": new}).to_string()),
+        )
+        .await
+    }
+
+    /// `POST /v1/partner/me/password`.
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Reply {
+        self.change_password_from(token, current, new, "192.0.2.1")
+            .await
+    }
+
+    /// The actions of this tenant's audit trail, newest first.
+    pub async fn audit_actions(&self, token: &str) -> Vec<String> {
+        let r = self.get("/v1/partner/audit?limit=200", Some(token)).await;
+        assert_eq!(r.status, Status::Ok, "{}", r.body);
+        r.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Run a SQL statement on the test database.
+    pub async fn sql_exec(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.sql().pool).await.unwrap();
+    }
+
+    /// A single integer from the test database.
+    pub async fn sql_count(&self, sql: &str) -> i64 {
+        let row = sqlx::query(sql).fetch_one(&self.sql().pool).await.unwrap();
+        sqlx::Row::try_get::<i64, _>(&row, 0).unwrap()
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
