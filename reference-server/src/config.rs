@@ -9,6 +9,8 @@
 //! | `jwt_secret` | random, with a warning | HS256 key for portal sessions, at least 32 bytes |
 //! | `jwt_ttl_seconds` | `3600` | session lifetime |
 //! | `jwt_issuer` / `jwt_audience` | `idunox-reference-server` / `idunox-partner-portal` | checked on every token |
+//! | `jwt_staff_audience` | `idunox-staff-console` | `aud` of staff tokens; must differ from `jwt_audience`, so neither kind of token passes for the other |
+//! | `staff_totp_key` | derived from `jwt_secret` | seals staff TOTP secrets at rest (at least 32 bytes); see [`crate::auth::totp_seal`] |
 //! | `environment` / `key_prefix` | `test` / `idx` | the key format, `idx_test_…` |
 //! | `api_base_url` | `http://<address>:<port>` | shown by `/v1/partner/config` |
 //! | `docs_url` | `<api_base_url>/docs` | the API reference, shown by `/v1/partner/config` |
@@ -74,6 +76,7 @@ fn defaults() -> serde_json::Value {
         "jwt_ttl_seconds": 3600,
         "jwt_issuer": "idunox-reference-server",
         "jwt_audience": "idunox-partner-portal",
+        "jwt_staff_audience": "idunox-staff-console",
         "environment": "test",
         "key_prefix": "idx",
         "default_validity_days": 365,
@@ -120,6 +123,8 @@ struct Raw {
     jwt_ttl_seconds: u64,
     jwt_issuer: String,
     jwt_audience: String,
+    jwt_staff_audience: String,
+    staff_totp_key: Option<String>,
     environment: String,
     key_prefix: String,
     api_base_url: Option<String>,
@@ -149,6 +154,19 @@ pub enum SecretSource {
     Ephemeral,
 }
 
+/// Where the key that seals staff TOTP secrets came from (see [`crate::auth::totp_seal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TotpKeySource {
+    /// `staff_totp_key` in the configuration.
+    Configured,
+    /// Derived from the configured `jwt_secret` (no `staff_totp_key`): changing `jwt_secret`
+    /// then makes every enrolled authenticator unusable.
+    JwtSecret,
+    /// Neither is configured: random, for this process only. `staff add` refuses to enrol
+    /// anyone with it (the server could not read the secret after a restart).
+    Ephemeral,
+}
+
 /// The validated configuration of the server. `Debug` never shows the JWT secret.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -162,8 +180,14 @@ pub struct ServerConfig {
     pub jwt_ttl_seconds: u64,
     /// `iss` of issued tokens, checked on every token.
     pub jwt_issuer: String,
-    /// `aud` of issued tokens, checked on every token.
+    /// `aud` of issued partner tokens, checked on every partner token.
     pub jwt_audience: String,
+    /// `aud` of issued staff tokens, checked on every staff token (differs from `jwt_audience`).
+    pub jwt_staff_audience: String,
+    /// The secret that staff TOTP secrets are sealed with (never shown by `Debug`).
+    pub staff_totp_key: Vec<u8>,
+    /// Where `staff_totp_key` came from.
+    pub staff_totp_key_source: TotpKeySource,
     /// Key environment (`test`, `live`).
     pub environment: String,
     /// Key prefix (`idx`).
@@ -235,6 +259,27 @@ impl ServerConfig {
             Some(s) => (s.into_bytes(), SecretSource::Configured),
             None => (random_secret(), SecretSource::Ephemeral),
         };
+        let (staff_totp_key, staff_totp_key_source) = match raw.staff_totp_key {
+            Some(s) if s.len() < MIN_JWT_SECRET_LEN => {
+                return Err(ConfigError::Invalid(format!(
+                    "staff_totp_key must be at least {MIN_JWT_SECRET_LEN} bytes (it has {}); \
+                     generate one with e.g. `openssl rand -base64 48`",
+                    s.len()
+                )));
+            }
+            Some(s) => (s.into_bytes(), TotpKeySource::Configured),
+            None if jwt_secret_source == SecretSource::Configured => {
+                (jwt_secret.clone(), TotpKeySource::JwtSecret)
+            }
+            None => (jwt_secret.clone(), TotpKeySource::Ephemeral),
+        };
+        if raw.jwt_staff_audience == raw.jwt_audience {
+            return Err(ConfigError::Invalid(
+                "jwt_staff_audience must differ from jwt_audience, or a partner's token would \
+                 pass for a staff token"
+                    .into(),
+            ));
+        }
         KeyFormat::new(&raw.key_prefix, &raw.environment)
             .map_err(|e| ConfigError::Invalid(format!("key_prefix / environment: {e}")))?;
         if !(1..=idunox_keys::lifecycle::MAX_VALIDITY_DAYS).contains(&raw.default_validity_days) {
@@ -284,6 +329,9 @@ impl ServerConfig {
             jwt_ttl_seconds: raw.jwt_ttl_seconds,
             jwt_issuer: raw.jwt_issuer,
             jwt_audience: raw.jwt_audience,
+            jwt_staff_audience: raw.jwt_staff_audience,
+            staff_totp_key,
+            staff_totp_key_source,
             environment: raw.environment,
             key_prefix: raw.key_prefix,
             docs_url: raw.docs_url.unwrap_or_else(|| format!("{api_base}/docs")),
@@ -374,6 +422,9 @@ impl fmt::Debug for ServerConfig {
             .field("jwt_ttl_seconds", &self.jwt_ttl_seconds)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_staff_audience", &self.jwt_staff_audience)
+            .field("staff_totp_key", &"<redacted>")
+            .field("staff_totp_key_source", &self.staff_totp_key_source)
             .field("environment", &self.environment)
             .field("key_prefix", &self.key_prefix)
             .field("api_base_url", &self.api_base_url)
@@ -538,6 +589,11 @@ mod tests {
             ("trusted_proxies", serde_json::json!(["::/0"])),
             ("audit_retention_days", serde_json::json!(0)),
             ("body_timeout_seconds", serde_json::json!(0)),
+            ("staff_totp_key", serde_json::json!("short")),
+            (
+                "jwt_staff_audience",
+                serde_json::json!("idunox-partner-portal"),
+            ),
         ] {
             assert!(
                 ServerConfig::from_figment(&base.clone().merge((k, v))).is_err(),

@@ -36,6 +36,8 @@ pub struct ApiError {
 pub const API_KEY_CHALLENGE: &str = "ApiKey realm=\"idunox\", header=\"X-Api-Key\"";
 /// `WWW-Authenticate` of the portal API.
 pub const BEARER_CHALLENGE: &str = "Bearer realm=\"idunox-partner\"";
+/// `WWW-Authenticate` of the admin API.
+pub const STAFF_BEARER_CHALLENGE: &str = "Bearer realm=\"idunox-staff\"";
 
 impl ApiError {
     /// An error with this status, code and message.
@@ -69,6 +71,13 @@ impl ApiError {
             www_authenticate: Some(BEARER_CHALLENGE),
             ..Self::new(Status::Unauthorized, "unauthorized", message)
         }
+    }
+
+    /// The same error with this `WWW-Authenticate` challenge.
+    #[must_use]
+    pub fn challenge(mut self, challenge: &'static str) -> Self {
+        self.www_authenticate = Some(challenge);
+        self
     }
 
     /// 503 `service_unavailable` with `Retry-After`.

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use reference_server::cli::{self, Cli, Command, TenantCommand, UserCommand};
+use std::io::IsTerminal;
+
+use reference_server::cli::{self, Cli, Command, StaffCommand, TenantCommand, UserCommand};
 use reference_server::config;
 
 #[rocket::main]
@@ -52,17 +54,10 @@ async fn main() -> ExitCode {
                     password_stdin,
                 },
         } => {
-            let (password, generated) = if password_stdin {
-                match cli::read_password_stdin() {
-                    Ok(p) => (p, false),
-                    Err(e) => return fail(&e),
-                }
-            } else {
-                (cli::generate_password(), true)
+            let (password, generated) = match new_password(password_stdin) {
+                Ok(p) => p,
+                Err(e) => return fail(&e),
             };
-            if let Err(e) = cli::check_password(&password) {
-                return fail(&e);
-            }
             match cli::user_add(&figment, &tenant, &email, &password).await {
                 Ok(user) => {
                     println!("{}", user.id);
@@ -74,6 +69,63 @@ async fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Staff {
+            command:
+                StaffCommand::Add {
+                    email,
+                    password_stdin,
+                },
+        } => {
+            let (password, generated) = match new_password(password_stdin) {
+                Ok(p) => p,
+                Err(e) => return fail(&e),
+            };
+            match cli::staff::staff_add(&figment, &email, &password).await {
+                Ok(enrolled) => {
+                    let shown = generated.then_some(password.as_str());
+                    let text = cli::staff::enrolment_text(
+                        &enrolled,
+                        shown,
+                        std::io::stdout().is_terminal(),
+                    );
+                    print!("{}", text.as_str());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Staff {
+            command: StaffCommand::Disable { email },
+        } => staff_disabled(&figment, &email, true).await,
+        Command::Staff {
+            command: StaffCommand::Enable { email },
+        } => staff_disabled(&figment, &email, false).await,
+    }
+}
+
+/// A new password from stdin (`--password-stdin`) or generated, checked; whether it was
+/// generated (then it is printed once).
+fn new_password(from_stdin: bool) -> Result<(zeroize::Zeroizing<String>, bool), cli::CliError> {
+    let (password, generated) = if from_stdin {
+        (cli::read_password_stdin()?, false)
+    } else {
+        (cli::generate_password(), true)
+    };
+    cli::check_password(&password)?;
+    Ok((password, generated))
+}
+
+async fn staff_disabled(
+    figment: &rocket::figment::Figment,
+    email: &str,
+    disabled: bool,
+) -> ExitCode {
+    match cli::staff::staff_set_disabled(figment, email, disabled).await {
+        Ok(staff) => {
+            println!("{}", staff.id);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

@@ -11,6 +11,7 @@ use rocket::{Build, Rocket};
 use crate::auth::in_flight::InFlight;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password_work::PasswordWork;
+use crate::auth::totp_seal::TotpSeal;
 use crate::config::{SecretSource, ServerConfig};
 use crate::db::{SqlDb, SqlKeyStore};
 
@@ -35,8 +36,10 @@ pub struct App {
     /// Failed sign-ins for unknown emails since the last maintenance round (logged as a count,
     /// never as emails).
     pub unknown_email_failures: Arc<AtomicU64>,
-    /// Session tokens.
+    /// Session tokens (partners' and staff's).
     pub jwt: JwtKeys,
+    /// Seals and opens staff TOTP secrets.
+    pub totp_seal: TotpSeal,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -68,6 +71,7 @@ impl App {
         let slots = std::thread::available_parallelism().map_or(2, usize::from) * 2;
         Ok(Self {
             jwt: JwtKeys::new(&config),
+            totp_seal: TotpSeal::new(&config.staff_totp_key),
             config,
             db,
             keys,
@@ -99,6 +103,13 @@ pub fn stage() -> AdHoc {
             eprintln!(
                 "warning: no jwt_secret configured (ROCKET_JWT_SECRET or jwt_secret in \
                  Rocket.toml); using a random one: portal sessions end when the server restarts"
+            );
+        }
+        if config.staff_totp_key_source == crate::config::TotpKeySource::JwtSecret {
+            eprintln!(
+                "warning: no staff_totp_key configured; staff TOTP secrets are sealed with a key \
+                 derived from jwt_secret, so changing jwt_secret makes every staff member enrol \
+                 again (set staff_totp_key to keep them apart)"
             );
         }
         let Some(db) = rocket.state::<SqlDb>().cloned() else {

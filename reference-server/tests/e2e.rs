@@ -350,7 +350,7 @@ fn serve_demo_provisions_once_and_resets_the_password() {
         // The details are printed right after the listening line.
         let mut details = Vec::new();
         while let Some(line) = server.next_line(Duration::from_secs(10)) {
-            let done = line.trim_start().starts_with("password:");
+            let done = line.trim_start().starts_with("uri:");
             details.push(line);
             if done {
                 break;
@@ -370,10 +370,179 @@ fn serve_demo_provisions_once_and_resets_the_password() {
             Some(json!({"email": email, "password": password})),
         );
         assert_eq!(status, 200, "{login}");
+        // The demo staff account: its own email and password, and a TOTP secret.
+        let staff_fields = |name: &str| {
+            details
+                .iter()
+                .filter_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+                .nth(1)
+                .unwrap_or_else(|| panic!("a second {name} in {details:#?}"))
+        };
+        let staff_email = staff_fields("email:");
+        let staff_password = staff_fields("password:");
+        let secret = field("totp:");
+        let secret = secret.split_whitespace().next().unwrap();
+        let (status, staff) = send(
+            agent.post(&server.url("/v1/admin/auth/login")),
+            Some(json!({"email": staff_email, "password": staff_password,
+                        "totp": code_now(secret)})),
+        );
+        assert_eq!(status, 200, "{staff}");
         tenants.push(tenant);
         passwords.push(password);
         server.stop();
     }
     assert_eq!(tenants[0], tenants[1], "the demo tenant is reused");
     assert_ne!(passwords[0], passwords[1], "a fresh password each time");
+}
+
+/// The code an authenticator app shows now for a base32 secret.
+fn code_now(base32: &str) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(base32).expect("a base32 TOTP secret");
+    let secret = reference_server::auth::totp::TotpSecret::from_bytes(bytes.as_bytes())
+        .expect("a 20-byte secret");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    secret.code_at(i64::try_from(now).unwrap())
+}
+
+#[test]
+fn staff_add_prints_an_enrolment_that_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let add = |email: &str, stdin: Option<&str>| {
+        let mut cmd = command(dir.path(), &url);
+        cmd.args(["staff", "add", "--email", email]);
+        match stdin {
+            Some(password) => {
+                cmd.arg("--password-stdin");
+                run_with_stdin(cmd, &format!("{password}\n"))
+            }
+            None => cmd.output().unwrap(),
+        }
+    };
+    let out = add("Ops@Idunox.test", Some(PASSWORD));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("stf_") && lines[0].len() == 16,
+        "{stdout}"
+    );
+    let uri = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("otpauth://totp/"))
+        .expect("an otpauth URI");
+    assert!(
+        uri.starts_with("otpauth://totp/Idunox:ops%40idunox.test?"),
+        "{uri}"
+    );
+    let secret = url::Url::parse(uri)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert!(stdout.contains(&format!("totp secret: {secret}")));
+    assert!(
+        !stdout.contains("password:"),
+        "a password from stdin is not printed"
+    );
+    // Not a terminal: no QR code.
+    assert!(!stdout.contains('\u{2588}') && !stdout.contains('\u{2580}'));
+
+    // Refusals: a short password, a taken email, a ':' in the email.
+    let short = add("short@idunox.test", Some("short"));
+    assert!(!short.status.success() && short.stdout.is_empty());
+    let dup = add("ops@idunox.test", Some(PASSWORD));
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("exists already"));
+    let colon = add("a:b@idunox.test", Some(PASSWORD));
+    assert!(!colon.status.success());
+    // A generated password, printed once.
+    let out = add("gen@idunox.test", None);
+    assert!(out.status.success());
+    let generated_out = String::from_utf8(out.stdout).unwrap();
+    let generated = generated_out
+        .lines()
+        .find_map(|l| l.strip_prefix("password:"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a generated password")
+        .to_owned();
+    assert!(generated.len() >= 20);
+
+    let server = start_server(dir.path(), &url);
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let login = |code: &str| {
+        send(
+            agent.post(&server.url("/v1/admin/auth/login")),
+            Some(json!({"email": "ops@idunox.test", "password": PASSWORD, "totp": code})),
+        )
+    };
+    let code = code_now(&secret);
+    let (status, answer) = login(&code);
+    assert_eq!(status, 200, "{answer}");
+    let token = answer["token"].as_str().unwrap().to_owned();
+    let (status, tenants) = send(
+        agent
+            .get(&server.url("/v1/admin/tenants"))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    );
+    assert_eq!(status, 200, "{tenants}");
+    // The same code again: refused.
+    assert_eq!(login(&code).0, 401);
+
+    // `staff disable` ends the session at once, on the running server.
+    let out = command(dir.path(), &url)
+        .args(["staff", "disable", "--email", "ops@idunox.test"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, _) = send(
+        agent
+            .get(&server.url("/v1/admin/tenants"))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    );
+    assert_eq!(status, 401);
+    let log = server.stop().join("\n");
+    for secret_text in [
+        secret.as_str(),
+        PASSWORD,
+        generated.as_str(),
+        token.as_str(),
+    ] {
+        assert!(
+            !log.contains(secret_text),
+            "a secret in the server's output"
+        );
+    }
+    // Neither the TOTP secret (base32 or raw) nor a password is in the database file.
+    let raw = totp_rs::Secret::try_from_base32(&secret).unwrap();
+    let hex: String = raw.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("portal.sqlite") {
+            bytes.extend(std::fs::read(path).unwrap());
+        }
+    }
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"stf_"), "the staff rows are there");
+    assert!(!contains(secret.as_bytes()), "base32 TOTP secret at rest");
+    assert!(!contains(hex.as_bytes()), "hex TOTP secret at rest");
+    assert!(!contains(raw.as_bytes()), "raw TOTP secret at rest");
+    assert!(!contains(PASSWORD.as_bytes()) && !contains(generated.as_bytes()));
 }

@@ -8,6 +8,7 @@ use std::time::Duration as StdDuration;
 
 use common::*;
 use idunox_keys::time::Duration;
+use reference_server::auth::throttle::Realm;
 use rocket::http::{ContentType, Header, Status};
 use serde_json::{Value, json};
 
@@ -85,7 +86,7 @@ async fn many_addresses_lock_the_account_for_everyone(b: Backend) {
     let window_start = START.unix_timestamp() - 1;
     assert_eq!(
         s.sql()
-            .sign_in_failures("admin@acme.test", window_start)
+            .sign_in_failures(Realm::User, "admin@acme.test", window_start)
             .await
             .unwrap(),
         100
@@ -108,7 +109,7 @@ async fn staff_can_clear_an_email_s_throttling(b: Backend) {
         .await
         .assert_error(Status::TooManyRequests, "too_many_requests");
     s.sql()
-        .clear_sign_in_throttle("admin@acme.test")
+        .clear_sign_in_throttle(Realm::User, "admin@acme.test")
         .await
         .unwrap();
     assert_eq!(

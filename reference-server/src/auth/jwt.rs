@@ -8,8 +8,14 @@
 //! session's id in `sid` (both required too). Expiry is checked against the server's injected
 //! clock with no leeway (jsonwebtoken's own check reads the system clock, so it is turned off
 //! and done here).
+//!
+//! Staff tokens ([`StaffClaims`]) are signed with the same key but carry their own audience
+//! (`jwt_staff_audience`, which the configuration requires to differ from `jwt_audience`): a
+//! partner's token fails the staff check and a staff token the partner check, whatever else
+//! they hold.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServerConfig;
@@ -33,13 +39,56 @@ pub struct Claims {
     pub aud: String,
 }
 
+/// The claims of a staff session token (no tenant: staff act across tenants).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StaffClaims {
+    /// Staff id (`stf_…`).
+    pub sub: String,
+    /// Server-side session id (`ses_…`).
+    pub sid: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+    /// Issuer.
+    pub iss: String,
+    /// Audience (the staff one).
+    pub aud: String,
+}
+
+/// Claims whose times [`JwtKeys`] checks against its clock.
+trait Timed {
+    fn iat(&self) -> i64;
+    fn exp(&self) -> i64;
+}
+
+impl Timed for Claims {
+    fn iat(&self) -> i64 {
+        self.iat
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Timed for StaffClaims {
+    fn iat(&self) -> i64 {
+        self.iat
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
 /// Signing and checking keys with the pinned validation. `Debug` shows no key.
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    staff_validation: Validation,
     issuer: String,
     audience: String,
+    staff_audience: String,
     ttl: i64,
 }
 
@@ -48,6 +97,7 @@ impl core::fmt::Debug for JwtKeys {
         f.debug_struct("JwtKeys")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("staff_audience", &self.staff_audience)
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
@@ -56,20 +106,25 @@ impl core::fmt::Debug for JwtKeys {
 impl JwtKeys {
     /// Keys from the configuration.
     pub fn new(config: &ServerConfig) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.set_issuer(&[&config.jwt_issuer]);
-        validation.set_audience(&[&config.jwt_audience]);
-        // Checked against the injected clock in `check`.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.leeway = 0;
+        let validation = |audience: &str| {
+            let mut v = Validation::new(Algorithm::HS256);
+            v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            v.set_issuer(&[&config.jwt_issuer]);
+            v.set_audience(&[audience]);
+            // Checked against the injected clock in `verify`.
+            v.validate_exp = false;
+            v.validate_nbf = false;
+            v.leeway = 0;
+            v
+        };
         Self {
             encoding: EncodingKey::from_secret(&config.jwt_secret),
             decoding: DecodingKey::from_secret(&config.jwt_secret),
-            validation,
+            validation: validation(&config.jwt_audience),
+            staff_validation: validation(&config.jwt_staff_audience),
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
+            staff_audience: config.jwt_staff_audience.clone(),
             ttl: i64::try_from(config.jwt_ttl_seconds).unwrap_or(i64::MAX / 4),
         }
     }
@@ -111,13 +166,52 @@ impl JwtKeys {
     /// # Errors
     /// Why the token is refused (a sentence; never the token).
     pub fn check(&self, token: &str, now: i64) -> Result<Claims, &'static str> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        self.verify(token, &self.validation, now)
+    }
+
+    /// Sign a staff token for this staff member and session at `now`, with the staff audience.
+    ///
+    /// # Errors
+    /// When signing fails.
+    pub fn issue_staff(
+        &self,
+        staff_id: &str,
+        session_id: &str,
+        now: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims = StaffClaims {
+            sub: staff_id.to_owned(),
+            sid: session_id.to_owned(),
+            iat: now,
+            exp: now + self.ttl,
+            iss: self.issuer.clone(),
+            aud: self.staff_audience.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// Check a staff token at `now`, as [`check`](Self::check) does a partner's, against the
+    /// staff audience.
+    ///
+    /// # Errors
+    /// Why the token is refused (a sentence; never the token).
+    pub fn check_staff(&self, token: &str, now: i64) -> Result<StaffClaims, &'static str> {
+        self.verify(token, &self.staff_validation, now)
+    }
+
+    fn verify<C: DeserializeOwned + Timed>(
+        &self,
+        token: &str,
+        validation: &Validation,
+        now: i64,
+    ) -> Result<C, &'static str> {
+        let data = jsonwebtoken::decode::<C>(token, &self.decoding, validation)
             .map_err(|_| "The session token is invalid.")?;
         let claims = data.claims;
-        if now >= claims.exp {
+        if now >= claims.exp() {
             return Err("The session has expired; sign in again.");
         }
-        if claims.iat > now + 60 {
+        if claims.iat() > now + 60 {
             return Err("The session token is invalid.");
         }
         Ok(claims)

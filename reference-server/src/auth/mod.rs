@@ -10,4 +10,8 @@ pub mod jwt;
 pub mod password_rules;
 pub mod password_work;
 pub mod session;
+pub mod sign_in;
+pub mod staff_session;
 pub mod throttle;
+pub mod totp;
+pub mod totp_seal;

@@ -22,7 +22,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use crate::db::accounts::{Tenant, User};
 use crate::db::audit::Actor;
 use crate::db::sessions;
-use crate::error::ApiError;
+use crate::error::{ApiError, BEARER_CHALLENGE};
 use crate::state::App;
 
 /// A signed-in portal user, their tenant and their session.
@@ -103,38 +103,71 @@ async fn authenticated<'r>(req: &'r Request<'_>) -> Result<&'r Session, ApiError
     .map_err(Clone::clone)
 }
 
-fn ended() -> ApiError {
-    ApiError::unauthorized("The session has ended; sign in again.")
+/// 401: the session named by the token has ended (or never existed), with `challenge`.
+pub(crate) fn ended(challenge: &'static str) -> ApiError {
+    ApiError::unauthorized("The session has ended; sign in again.").challenge(challenge)
 }
 
-async fn authenticate(app: &App, req: &Request<'_>) -> Result<Session, ApiError> {
+/// The Bearer token of the request's one `Authorization` header.
+///
+/// # Errors
+/// 401 `unauthorized` with `challenge` when there is none, several, or another scheme.
+pub(crate) fn bearer_token<'r>(
+    req: &'r Request<'_>,
+    challenge: &'static str,
+) -> Result<&'r str, ApiError> {
+    let refuse = |m: &str| ApiError::unauthorized(m).challenge(challenge);
     let mut values = req.headers().get("Authorization");
     let header = values
         .next()
-        .ok_or_else(|| ApiError::unauthorized("A Bearer token is required."))?;
+        .ok_or_else(|| refuse("A Bearer token is required."))?;
     if values.next().is_some() {
-        return Err(ApiError::unauthorized(
-            "Send exactly one Authorization header.",
-        ));
+        return Err(refuse("Send exactly one Authorization header."));
     }
-    let token = match header.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(ApiError::unauthorized("A Bearer token is required.")),
-    };
+    match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(refuse("A Bearer token is required.")),
+    }
+}
+
+/// Whether a loaded session may still be used at `now`: not ended, not expired, and its
+/// subject not disabled.
+///
+/// # Errors
+/// 401 (see [`ended`]) otherwise.
+pub(crate) fn check_live(
+    revoked_at: Option<i64>,
+    expires_at: i64,
+    disabled: bool,
+    now: i64,
+    challenge: &'static str,
+) -> Result<(), ApiError> {
+    if revoked_at.is_some() || now >= expires_at || disabled {
+        return Err(ended(challenge));
+    }
+    Ok(())
+}
+
+async fn authenticate(app: &App, req: &Request<'_>) -> Result<Session, ApiError> {
+    let token = bearer_token(req, BEARER_CHALLENGE)?;
     let now = app.now().unix_timestamp();
     let claims = app.jwt.check(token, now).map_err(ApiError::unauthorized)?;
     let found = sessions::user_session(&app.db.pool, &claims.sid)
         .await
         .map_err(|e| ApiError::database(&e))?;
     let Some(s) = found else {
-        return Err(ended());
+        return Err(ended(BEARER_CHALLENGE));
     };
     if s.user.id != claims.sub || s.tenant.id != claims.tid {
         return Err(ApiError::unauthorized("The session token is invalid."));
     }
-    if s.revoked_at.is_some() || now >= s.expires_at || s.user.disabled {
-        return Err(ended());
-    }
+    check_live(
+        s.revoked_at,
+        s.expires_at,
+        s.user.disabled,
+        now,
+        BEARER_CHALLENGE,
+    )?;
     Ok(Session {
         id: s.id,
         user: s.user,

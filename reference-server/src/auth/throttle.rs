@@ -1,4 +1,5 @@
-//! The sign-in limits (`docs/http-api.md`), keyed on the email as normalised for lookup and on the client address
+//! The sign-in limits (`docs/http-api.md`), keyed on the realm (partners or staff), on the email as
+//! normalised for lookup and on the client address
 //! ([`ClientIp::bucket`]):
 //!
 //! - more than [`PER_CLIENT`] failures for one email from one address within [`WINDOW`]: that
@@ -23,7 +24,8 @@
 use time::Duration;
 
 pub use crate::db::throttle::{
-    Attempt, Limits, Lock, clear_client, mirror_failure_write, release, reserve,
+    Attempt, Limits, Lock, Realm, clear_client, clear_throttle, mirror_failure_write, release,
+    reserve,
 };
 
 /// Failures allowed per email and client address within [`WINDOW`].

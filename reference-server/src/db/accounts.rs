@@ -39,6 +39,8 @@ pub struct User {
     pub must_change_password: bool,
     /// The last successful sign-in (Unix seconds).
     pub last_login_at: Option<i64>,
+    /// Created (Unix seconds).
+    pub created_at: i64,
 }
 
 impl core::fmt::Debug for User {
@@ -50,6 +52,7 @@ impl core::fmt::Debug for User {
             .field("disabled", &self.disabled)
             .field("must_change_password", &self.must_change_password)
             .field("last_login_at", &self.last_login_at)
+            .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
 }
@@ -91,7 +94,7 @@ fn tenant_from_row(r: &AnyRow) -> Result<Tenant, sqlx::Error> {
 
 /// The columns [`user_from_row`] reads, from `users` as `u`.
 pub(crate) const USER_COLUMNS: &str = "u.id, u.tenant_id, u.email, u.password_hash, u.disabled, \
-    u.must_change_password, u.last_login_at";
+    u.must_change_password, u.last_login_at, u.created_at";
 
 /// A [`User`] from a row holding [`USER_COLUMNS`].
 pub(crate) fn user_from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
@@ -103,6 +106,7 @@ pub(crate) fn user_from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         disabled: r.try_get::<i64, _>("disabled")? != 0,
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
         last_login_at: get_opt(r, "last_login_at")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -167,6 +171,160 @@ pub async fn record_sign_in<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
+/// Insert a tenant named `name` on `ex` (the pool, or a transaction that also writes its audit
+/// entry).
+///
+/// # Errors
+/// A database error.
+pub async fn insert_tenant<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    name: &str,
+    now: i64,
+) -> Result<Tenant, sqlx::Error> {
+    let tenant = Tenant {
+        id: new_id("ten_"),
+        name: name.to_owned(),
+    };
+    sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&tenant.id)
+        .bind(&tenant.name)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(tenant)
+}
+
+/// A user to insert with [`insert_user`].
+#[derive(Clone, Copy)]
+pub struct NewUser<'a> {
+    /// Owning tenant (must exist).
+    pub tenant_id: &'a str,
+    /// The email as typed (stored normalised).
+    pub email: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    /// Whether the password is a one-time one, to be changed at first sign-in.
+    pub must_change_password: bool,
+}
+
+impl core::fmt::Debug for NewUser<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("tenant_id", &self.tenant_id)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Insert a user on `ex` (the pool, or a transaction that also writes its audit entry).
+///
+/// # Errors
+/// [`AccountError::DuplicateEmail`] or a database error.
+pub async fn insert_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    new: NewUser<'_>,
+    now: i64,
+) -> Result<User, AccountError> {
+    let user = User {
+        id: new_id("usr_"),
+        tenant_id: new.tenant_id.to_owned(),
+        email: normalize_email(new.email),
+        password_hash: new.password_hash.to_owned(),
+        disabled: false,
+        must_change_password: new.must_change_password,
+        last_login_at: None,
+        created_at: now,
+    };
+    let res = sqlx::query(
+        "INSERT INTO users (id, tenant_id, email, password_hash, created_at, \
+         must_change_password) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&user.id)
+    .bind(&user.tenant_id)
+    .bind(&user.email)
+    .bind(&user.password_hash)
+    .bind(now)
+    .bind(i64::from(user.must_change_password))
+    .execute(ex)
+    .await;
+    match res {
+        Ok(_) => Ok(user),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+            Err(AccountError::DuplicateEmail(user.email))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A user by id.
+///
+/// # Errors
+/// A database error.
+pub async fn user_by_id<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user_id: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
+    let row = sqlx::query(&sql).bind(user_id).fetch_optional(ex).await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// A tenant's users, oldest first, at most `limit`.
+///
+/// # Errors
+/// A database error.
+pub async fn users_of<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    tenant_id: &str,
+    limit: i64,
+) -> Result<Vec<User>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 \
+         ORDER BY u.created_at, u.id LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+/// Set a one-time password (a staff reset): the new hash, `must_change_password` set.
+///
+/// # Errors
+/// A database error.
+pub async fn set_one_time_password<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user_id: &str,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Disable or enable a user; `true` when that changed something.
+///
+/// # Errors
+/// A database error.
+pub async fn set_disabled<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    user_id: &str,
+    disabled: bool,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2 AND disabled <> $1")
+        .bind(i64::from(disabled))
+        .bind(user_id)
+        .execute(ex)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
 /// Replace a user's password after a password change: the new hash, `must_change_password`
 /// cleared. Only if the stored hash is still `old_hash` (`false` otherwise: changed meanwhile).
 ///
@@ -197,17 +355,7 @@ impl SqlDb {
     /// # Errors
     /// A database error.
     pub async fn create_tenant(&self, name: &str, now: i64) -> Result<Tenant, sqlx::Error> {
-        let tenant = Tenant {
-            id: new_id("ten_"),
-            name: name.to_owned(),
-        };
-        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(&tenant.id)
-            .bind(&tenant.name)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(tenant)
+        insert_tenant(&self.pool, name, now).await
     }
 
     /// A tenant by id.
@@ -252,33 +400,13 @@ impl SqlDb {
         if self.tenant(tenant_id).await?.is_none() {
             return Err(AccountError::UnknownTenant(tenant_id.to_owned()));
         }
-        let user = User {
-            id: new_id("usr_"),
-            tenant_id: tenant_id.to_owned(),
-            email: normalize_email(email),
-            password_hash: password_hash.to_owned(),
-            disabled: false,
+        let user = NewUser {
+            tenant_id,
+            email,
+            password_hash,
             must_change_password: false,
-            last_login_at: None,
         };
-        let res = sqlx::query(
-            "INSERT INTO users (id, tenant_id, email, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&user.id)
-        .bind(&user.tenant_id)
-        .bind(&user.email)
-        .bind(&user.password_hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
-        match res {
-            Ok(_) => Ok(user),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                Err(AccountError::DuplicateEmail(user.email))
-            }
-            Err(e) => Err(e.into()),
-        }
+        insert_user(&self.pool, user, now).await
     }
 
     /// Replace a user's password hash.

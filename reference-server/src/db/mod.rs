@@ -30,7 +30,9 @@ pub mod accounts;
 pub mod audit;
 pub mod sessions;
 pub mod sqlite_file;
+pub mod staff;
 pub mod store;
+pub mod tenants;
 pub mod throttle;
 
 pub use idunox_keys_sqlx::Backend;

@@ -11,9 +11,12 @@ use sqlx::{Any, AnyConnection, Executor};
 
 use super::accounts::{Tenant, USER_COLUMNS, User, user_and_tenant};
 use super::get_opt;
+use super::staff::{STAFF_COLUMNS, Staff, staff_from_row};
 
 /// `subject_kind` of a partner's portal user.
 pub const USER: &str = "user";
+/// `subject_kind` of an Idunox staff member.
+pub const STAFF: &str = "staff";
 
 /// A session of a portal user, as the session guard loads it.
 #[derive(Clone, Debug)]
@@ -28,6 +31,19 @@ pub struct UserSession {
     pub user: User,
     /// The user's tenant.
     pub tenant: Tenant,
+}
+
+/// A session of a staff member, as the staff session guard loads it.
+#[derive(Clone, Debug)]
+pub struct StaffSession {
+    /// `ses_…`, the token's `sid`.
+    pub id: String,
+    /// When it ends by itself (Unix seconds).
+    pub expires_at: i64,
+    /// When it was ended, if it was.
+    pub revoked_at: Option<i64>,
+    /// Its staff member.
+    pub staff: Staff,
 }
 
 /// A fresh session id: `ses_` + 12 random base62 characters (about 71 bits). Not a secret by
@@ -112,6 +128,49 @@ pub async fn user_session<'e, E: Executor<'e, Database = Any>>(
         user,
         tenant,
     }))
+}
+
+/// A staff member's session with the staff member, by session id (the staff session guard's
+/// one query).
+///
+/// # Errors
+/// A database error.
+pub async fn staff_session<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    session_id: &str,
+) -> Result<Option<StaffSession>, sqlx::Error> {
+    let sql = format!(
+        "SELECT s.id AS session_id, s.expires_at, s.revoked_at, {STAFF_COLUMNS} FROM sessions s \
+         JOIN staff f ON f.id = s.subject_id WHERE s.id = $1 AND s.subject_kind = '{STAFF}'"
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(session_id)
+        .fetch_optional(ex)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(StaffSession {
+        id: sqlx::Row::try_get(&row, "session_id")?,
+        expires_at: sqlx::Row::try_get(&row, "expires_at")?,
+        revoked_at: get_opt(&row, "revoked_at")?,
+        staff: staff_from_row(&row)?,
+    }))
+}
+
+/// End every live session of a subject (a disabled account, a reset password). Returns how
+/// many ended.
+///
+/// # Errors
+/// A database error.
+pub async fn end_all<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    kind: &str,
+    subject_id: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    // Session ids are never empty: nothing is kept.
+    end_others(ex, kind, subject_id, "", now).await
 }
 
 /// End one session (sign-out). `false` when it had ended already.

@@ -2,8 +2,10 @@
 //!
 //! `limit` is 1..=200 (default 50). The answer's `next_cursor` is `null` on the last page;
 //! otherwise pass it as `before` to get the next, older page. `actor` is
-//! `{"kind":"user","user_id","email"}`, or `null` for an anonymous sign-in attempt (whose tried
-//! email and target user are in `detail`).
+//! `{"kind":"user","user_id","email"}`, `{"kind":"staff","staff_id","email"}` (Idunox staff
+//! acting on this tenant's users or keys), or `null` for an anonymous sign-in attempt (whose
+//! tried email and target user are in `detail`). The admin API lists the same entries across
+//! tenants ([`crate::routes::admin::audit`]).
 
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -43,6 +45,13 @@ pub enum ActorView {
         /// Their email.
         email: String,
     },
+    /// An Idunox staff member.
+    Staff {
+        /// `stf_…`
+        staff_id: String,
+        /// Their email.
+        email: String,
+    },
 }
 
 /// A page.
@@ -52,14 +61,20 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
-fn view(e: Entry) -> EntryView {
+/// The view of a stored entry.
+pub fn view(e: Entry) -> EntryView {
     EntryView {
         id: e.id.to_string(),
         at: time::OffsetDateTime::from_unix_timestamp(e.at)
             .map(rfc3339)
             .unwrap_or_default(),
-        actor: match (e.actor_kind.as_deref(), e.actor_user_id, e.actor_email) {
-            (Some("user"), Some(user_id), Some(email)) => Some(ActorView::User { user_id, email }),
+        actor: match (e.actor_kind.as_deref(), e.actor_email) {
+            (Some("user"), Some(email)) => e
+                .actor_user_id
+                .map(|user_id| ActorView::User { user_id, email }),
+            (Some("staff"), Some(email)) => e
+                .actor_staff_id
+                .map(|staff_id| ActorView::Staff { staff_id, email }),
             _ => None,
         },
         action: e.action,
@@ -72,14 +87,15 @@ fn invalid(message: &str) -> ApiError {
     ApiError::new(Status::UnprocessableEntity, "invalid_request", message)
 }
 
-/// A page of this tenant's audit trail.
-#[get("/v1/partner/audit?<limit>&<before>")]
-pub async fn audit(
-    app: &State<App>,
-    session: &Session,
+/// The `limit` and `before` of an audit page: `limit` 1..=200 (default 50), `before` a
+/// `next_cursor` of an earlier page.
+///
+/// # Errors
+/// 422 `invalid_request` naming what is wrong.
+pub fn page_query(
     limit: Option<&str>,
     before: Option<&str>,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Result<(i64, Option<i64>), ApiError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
         Some(s) => s
@@ -97,11 +113,11 @@ pub async fn audit(
                 .ok_or_else(|| invalid("before must be a next_cursor from an earlier page."))?,
         ),
     };
-    let mut entries = app
-        .db
-        .audit_page(&session.tenant.id, before, limit + 1)
-        .await
-        .map_err(|e| ApiError::database(&e))?;
+    Ok((limit, before))
+}
+
+/// Cut a page read with `limit + 1` entries to `limit`, and its `next_cursor`.
+pub fn cut_page(mut entries: Vec<Entry>, limit: i64) -> (Vec<Entry>, Option<String>) {
     let more = entries.len() as i64 > limit;
     entries.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if more {
@@ -109,6 +125,24 @@ pub async fn audit(
     } else {
         None
     };
+    (entries, next_cursor)
+}
+
+/// A page of this tenant's audit trail.
+#[get("/v1/partner/audit?<limit>&<before>")]
+pub async fn audit(
+    app: &State<App>,
+    session: &Session,
+    limit: Option<&str>,
+    before: Option<&str>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let (limit, before) = page_query(limit, before)?;
+    let entries = app
+        .db
+        .audit_page(&session.tenant.id, before, limit + 1)
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+    let (entries, next_cursor) = cut_page(entries, limit);
     Ok(Json(AuditPage {
         entries: entries.into_iter().map(view).collect(),
         next_cursor,

@@ -1,9 +1,11 @@
-//! The JSON API of `docs/http-api.md`, one module per resource: sign-in and sign-out ([`auth`]), the signed-in user
+//! The JSON API of `docs/http-api.md`, one module per resource: sign-in and sign-out ([`auth`]), the
+//! staff admin API ([`admin`]), the signed-in user
 //! ([`me`], [`password`]), keys ([`credentials`], [`probe`]), the audit trail, the public
 //! configuration and the OpenAPI document.
 
 use rocket::fairing::AdHoc;
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -23,22 +25,24 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
 /// Mount every `/v1` route.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("API routes", |rocket| async {
-        rocket.mount(
-            "/",
-            rocket::routes![
-                auth::login,
-                auth::logout,
-                me::me,
-                password::change_password,
-                config::config,
-                credentials::list,
-                credentials::create,
-                credentials::rotate,
-                credentials::revoke,
-                probe::probe,
-                audit::audit,
-                openapi::openapi,
-            ],
-        )
+        rocket
+            .mount(
+                "/",
+                rocket::routes![
+                    auth::login,
+                    auth::logout,
+                    me::me,
+                    password::change_password,
+                    config::config,
+                    credentials::list,
+                    credentials::create,
+                    credentials::rotate,
+                    credentials::revoke,
+                    probe::probe,
+                    audit::audit,
+                    openapi::openapi,
+                ],
+            )
+            .mount("/", admin::routes())
     })
 }

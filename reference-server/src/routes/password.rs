@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use crate::auth::password_rules::{self, Problem};
 use crate::auth::password_work::Checked;
 use crate::auth::session::AnySession;
-use crate::auth::throttle::{self, Attempt, LIMITS};
+use crate::auth::throttle::{self, Attempt, LIMITS, Realm};
 use crate::db::accounts;
 use crate::db::audit::{self, Action, NewEntry};
 use crate::db::sessions;
@@ -97,7 +97,16 @@ pub async fn change_password(
     let email = &s.user.email;
 
     let mut tx = db.pool.begin().await?;
-    let attempt = throttle::reserve(&mut tx, db.backend, email, &bucket, now, &LIMITS).await?;
+    let attempt = throttle::reserve(
+        &mut tx,
+        db.backend,
+        Realm::User,
+        email,
+        &bucket,
+        now,
+        &LIMITS,
+    )
+    .await?;
     if let Attempt::Throttled {
         retry_after,
         lock,
@@ -118,7 +127,7 @@ pub async fn change_password(
     let checked = match app.passwords.check(&current, Some(old_hash)).await {
         Ok(checked) => checked,
         Err(e) => {
-            throttle::release(db, email, &bucket, now).await?;
+            throttle::release(db, Realm::User, email, &bucket, now).await?;
             return Err(e);
         }
     };
@@ -135,7 +144,8 @@ pub async fn change_password(
     let new_hash = app.passwords.hash(&new).await?;
 
     let mut tx = db.pool.begin().await?;
-    throttle::clear_client(&mut *tx, email, &bucket, now - LIMITS.window_secs).await?;
+    let since = now - LIMITS.window_secs;
+    throttle::clear_client(&mut *tx, Realm::User, email, &bucket, since).await?;
     if !accounts::change_password(&mut *tx, &s.user.id, old_hash, &new_hash).await? {
         return Err(ApiError::new(
             Status::Conflict,

@@ -10,9 +10,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use idunox_keys::ManualClock;
 use idunox_keys::time::OffsetDateTime;
 use idunox_keys::time::macros::datetime;
+use idunox_keys::{Clock, ManualClock};
 use reference_server::db::SqlDb;
 use reference_server::state::App;
 use rocket::figment::Figment;
@@ -373,5 +373,89 @@ impl TestServer {
             .map(|k| vec![Header::new("X-Api-Key", k.to_owned())])
             .unwrap_or_default();
         self.get_with("/v1/partner-auth-probe", headers).await
+    }
+}
+
+/// The password of every staff account the tests make.
+pub const STAFF_PASSWORD: &str = "staff password of the tests";
+
+/// A staff account with its TOTP secret (to compute codes as an authenticator app would).
+pub struct StaffAccount {
+    pub id: String,
+    pub email: String,
+    pub secret: reference_server::auth::totp::TotpSecret,
+}
+
+impl StaffAccount {
+    /// The code of the step `offset` steps from the server clock's current one.
+    pub fn code(&self, s: &TestServer, offset: i64) -> String {
+        let now = s.clock.now().unix_timestamp();
+        self.secret
+            .code_at(now + offset * reference_server::auth::totp::STEP_SECS)
+    }
+}
+
+impl TestServer {
+    /// A staff account made as `staff add` makes one (sealed with the server's key).
+    pub async fn add_staff(&self, email: &str) -> StaffAccount {
+        let app = self.app();
+        let id = reference_server::db::staff::new_staff_id();
+        let secret = reference_server::auth::totp::TotpSecret::generate().unwrap();
+        let sealed = app.totp_seal.seal(&id, &secret).unwrap();
+        let hash = reference_server::cli::hash_password(&app.config, STAFF_PASSWORD)
+            .await
+            .unwrap();
+        let staff = app
+            .db
+            .create_staff(&id, email, &hash, &sealed, 0)
+            .await
+            .unwrap();
+        StaffAccount {
+            id: staff.id,
+            email: staff.email,
+            secret,
+        }
+    }
+
+    /// `POST /v1/admin/auth/login` from this client address with this body.
+    pub async fn staff_login_body(&self, body: Value, ip: &str) -> Reply {
+        self.send(
+            self.client
+                .post("/v1/admin/auth/login")
+                .remote(peer(ip))
+                .header(ContentType::JSON)
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    /// Staff sign-in with the password and this code.
+    pub async fn staff_login(&self, staff: &StaffAccount, code: &str) -> Reply {
+        self.staff_login_body(
+            json!({"email": staff.email, "password": STAFF_PASSWORD, "totp": code}),
+            "198.51.100.7",
+        )
+        .await
+    }
+
+    /// A staff token, signed in with the code of the next step (so a test may sign the same
+    /// account in once per step it moves the clock).
+    pub async fn staff_token(&self, staff: &StaffAccount) -> String {
+        self.clock.advance(idunox_keys::time::Duration::seconds(
+            reference_server::auth::totp::STEP_SECS,
+        ));
+        let r = self.staff_login(staff, &staff.code(self, 0)).await;
+        assert_eq!(r.status, Status::Ok, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A bodyless `POST` with a bearer token.
+    pub async fn post_empty(&self, path: &str, token: &str) -> Reply {
+        self.send(
+            self.client
+                .post(path.to_owned())
+                .header(Header::new("Authorization", format!("Bearer {token}"))),
+        )
+        .await
     }
 }

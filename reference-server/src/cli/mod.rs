@@ -5,6 +5,9 @@
 //! reference-server serve [--demo]
 //! reference-server tenant add <NAME>    # prints the new tenant id, its only stdout line
 //! reference-server user add --tenant <TENANT_ID> --email <EMAIL> [--password-stdin]
+//! reference-server staff add --email <EMAIL> [--password-stdin]   # prints the staff id first
+//! reference-server staff disable --email <EMAIL>                  # its sessions end at once
+//! reference-server staff enable --email <EMAIL>
 //! ```
 //!
 //! Provisioning reads the same configuration as the server (`Rocket.toml`, `ROCKET_*`), opens
@@ -21,6 +24,9 @@ use zeroize::Zeroizing;
 use crate::config::ServerConfig;
 use crate::db::SqlDb;
 use crate::db::accounts::{AccountError, Tenant, User, normalize_email};
+use crate::db::staff::StaffError;
+
+pub mod staff;
 
 pub use crate::auth::password_rules::{
     MAX_CHARS as MAX_PASSWORD_CHARS, MIN_CHARS as MIN_PASSWORD_CHARS,
@@ -55,6 +61,38 @@ pub enum Command {
         /// What to do with users.
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage Idunox staff accounts (the admin console).
+    Staff {
+        /// What to do with staff accounts.
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+/// Staff commands.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff account; prints its id, then its TOTP secret and otpauth:// URI once.
+    Add {
+        /// The staff member's email (stored trimmed and lower-case).
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a staff account: it cannot sign in, and its sessions end at once.
+    Disable {
+        /// The staff member's email.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+    },
+    /// Enable a disabled staff account again.
+    Enable {
+        /// The staff member's email.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
     },
 }
 
@@ -101,6 +139,9 @@ pub enum CliError {
     /// Accounts.
     #[error("{0}")]
     Account(#[from] AccountError),
+    /// Staff accounts.
+    #[error("{0}")]
+    Staff(#[from] StaffError),
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
@@ -117,7 +158,7 @@ pub async fn open(figment: &Figment) -> Result<(ServerConfig, SqlDb), CliError> 
     Ok((config, db))
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -126,12 +167,7 @@ fn now() -> i64 {
 /// # Errors
 /// Configuration, database or input errors.
 pub async fn tenant_add(figment: &Figment, name: &str) -> Result<Tenant, CliError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(CliError::Invalid(
-            "the tenant name must be 1 to 200 characters, without control characters".into(),
-        ));
-    }
+    let name = crate::routes::admin::tenants::check_name(name).map_err(CliError::Invalid)?;
     let (_, db) = open(figment).await?;
     Ok(db.create_tenant(name, now()).await?)
 }
@@ -256,28 +292,43 @@ pub async fn provision_demo(
             (tenant, user)
         }
     };
-    db.clear_sign_in_throttle(DEMO_EMAIL).await?;
+    db.clear_sign_in_throttle(crate::auth::throttle::Realm::User, DEMO_EMAIL)
+        .await?;
     Ok((tenant, user, password))
 }
 
-/// `serve --demo`: provision the demo account at ignite and print its sign-in details once
-/// the server is listening. Attach after [`crate::build`]'s stages.
+/// `serve --demo`: provision the demo partner account and the demo staff account at ignite and
+/// print their sign-in details once the server is listening. Attach after [`crate::build`]'s
+/// stages.
 pub fn demo_stage() -> rocket::fairing::AdHoc {
     use rocket::fairing::AdHoc;
     AdHoc::try_on_ignite("Demo account", |rocket| async move {
         let Some(app) = rocket.state::<crate::state::App>() else {
             return Err(rocket);
         };
-        match provision_demo(&app.config, &app.db).await {
-            Ok((tenant, user, password)) => {
+        let demo = async {
+            let partner = provision_demo(&app.config, &app.db).await?;
+            let staff = staff::provision_demo_staff(&app.config, &app.db, &app.totp_seal).await?;
+            Ok::<_, CliError>((partner, staff))
+        };
+        match demo.await {
+            Ok(((tenant, user, password), (staff, staff_password))) => {
                 let portal = app.config.portal_url.clone();
+                let admin = format!("{}/admin", app.config.api_base_url.trim_end_matches('/'));
                 let message = format!(
                     "\nDemo account (password shown once; a new one is set at every `serve --demo`):\n  \
-                     portal:   {portal}\n  tenant:   {} ({})\n  email:    {}\n  password: {}\n",
+                     portal:   {portal}\n  tenant:   {} ({})\n  email:    {}\n  password: {}\n\n\
+                     Demo staff account (password and TOTP secret shown once; new ones at every \
+                     `serve --demo`):\n  console:  {admin}\n  email:    {}\n  password: {}\n  \
+                     totp:     {} (base32; add it to an authenticator app)\n  uri:      {}\n",
                     tenant.name,
                     tenant.id,
                     user.email,
-                    password.as_str()
+                    password.as_str(),
+                    staff.staff.email,
+                    staff_password.as_str(),
+                    staff.secret.base32().as_str(),
+                    staff.secret.uri(&staff.staff.email).as_str(),
                 );
                 let message = std::sync::Mutex::new(Some(Zeroizing::new(message)));
                 Ok(
@@ -295,7 +346,7 @@ pub fn demo_stage() -> rocket::fairing::AdHoc {
                 )
             }
             Err(e) => {
-                eprintln!("error: cannot provision the demo account: {e}");
+                eprintln!("error: cannot provision the demo accounts: {e}");
                 Err(rocket)
             }
         }
