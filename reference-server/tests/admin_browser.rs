@@ -128,6 +128,25 @@ async fn copy_and_close_secret(page: &Page) -> String {
     secret
 }
 
+/// The portal Activity row of the newest entry with `action`: `[actor kind, who, key]`.
+async fn activity_row(page: &Page, action: &str) -> Value {
+    page.wait_until(
+        &format!("Activity lists {action}"),
+        "return [...document.querySelectorAll('#activity-body tr')] \
+           .some(r => r.dataset.action === arguments[0]);",
+        vec![json!(action)],
+    )
+    .await;
+    page.js(
+        "const r = [...document.querySelectorAll('#activity-body tr')] \
+           .find(r => r.dataset.action === arguments[0]); \
+         return [r.querySelector('.actor').dataset.actor, r.querySelector('.actor').textContent, \
+                 r.querySelector('.col-key').textContent];",
+        vec![json!(action)],
+    )
+    .await
+}
+
 /// Waits until a token is refused by `path` (sign-out ends it on the server).
 async fn wait_refused(page: &Page, path: &str, token: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -189,7 +208,7 @@ fn console_is_served_with_strict_headers_and_no_inline_code() {
 // ------------------------------------------------------------------ sign-in, search, revoke
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
+#[ignore = "needs the admin key routes (branch admin, part 2)"]
 fn sign_in_with_totp_find_a_key_by_id_revoke_it_and_the_probe_refuses_it() {
     browser_test(
         "admin_revoke",
@@ -293,6 +312,21 @@ fn sign_in_with_totp_find_a_key_by_id_revoke_it_and_the_probe_refuses_it() {
                 (401, Some("api_key_revoked".to_owned()))
             );
             assert_eq!(page.api.probe(&other).0, 200);
+
+            // The partner sees it in Activity, done by "Idunox staff".
+            page.sign_out().await;
+            page.sign_in().await;
+            page.click("#nav-activity").await;
+            page.wait_visible("#activity-panel").await;
+            let revoked = activity_row(&page, "credential.revoked").await;
+            assert_eq!(revoked[0], json!("staff"), "{revoked}");
+            assert!(
+                revoked[1]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Idunox staff")),
+                "{revoked}"
+            );
+            assert_eq!(revoked[2], json!(id));
         },
     );
 }
@@ -300,37 +334,22 @@ fn sign_in_with_totp_find_a_key_by_id_revoke_it_and_the_probe_refuses_it() {
 // ------------------------------------------------------------------ provisioning
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
 fn a_provisioned_user_signs_in_on_the_portal_with_the_one_time_password() {
     browser_test(
         "admin_provision",
         ServerOptions::default(),
         BrowserOptions::default(),
         |page| async move {
-            let token = page.api.token();
-            let (credential, key) = page.api.create_key(&token, "Nightly sync", 90);
-            let key_id = credential["id"].as_str().expect("id").to_owned();
             let staff = page.add_staff("ops@idunox.example");
             page.sign_in_staff(&staff).await;
             let tenant_id = open_tenant(&page, TENANT).await;
-
-            // Staff revoke one of the partner's keys, from the tenant's own key list.
-            page.click("#tenant-keys-link").await;
-            page.wait_visible("#keys-view").await;
-            assert_eq!(page.value("#key-tenant").await, tenant_id);
-            wait_key_rows(&page, &[&key_id]).await;
-            page.click(&format!(
-                "#keys-body tr[data-id=\"{key_id}\"] button[data-action=revoke]"
-            ))
-            .await;
-            page.click("#revoke-submit").await;
-            page.wait_dialog_closed("revoke-dialog").await;
-            assert_eq!(page.api.probe(&key).0, 401);
+            assert_eq!(
+                page.js_string("return location.hash;", vec![]).await,
+                format!("#/tenants/{tenant_id}")
+            );
 
             // Provision a user: the one-time password is shown once, and closing without a
             // copy asks first.
-            page.goto(&format!("/admin#/tenants/{tenant_id}")).await;
-            page.wait_visible("#tenant-body").await;
             page.click("#user-new").await;
             page.wait_visible("#user-dialog").await;
             assert_eq!(page.focused_id().await, "user-email");
@@ -390,24 +409,14 @@ fn a_provisioned_user_signs_in_on_the_portal_with_the_one_time_password() {
             // The portal's Activity names what staff did "Idunox staff".
             page.click("#nav-activity").await;
             page.wait_visible("#activity-panel").await;
-            let revoked = page
-                .js(
-                    "const r = [...document.querySelectorAll('#activity-body tr')] \
-                       .find(r => r.dataset.action === 'credential.revoked'); \
-                     return r ? [r.querySelector('.actor').dataset.actor, \
-                                 r.querySelector('.actor').textContent, \
-                                 r.querySelector('.col-key').textContent] : null;",
-                    vec![],
-                )
-                .await;
-            assert_eq!(revoked[0], json!("staff"), "{revoked}");
+            let provisioned = activity_row(&page, "user.provisioned").await;
+            assert_eq!(provisioned[0], json!("staff"), "{provisioned}");
             assert!(
-                revoked[1]
+                provisioned[1]
                     .as_str()
-                    .is_some_and(|t| t.starts_with("Idunox staff")),
-                "{revoked}"
+                    .is_some_and(|t| t.starts_with("Idunox staff") && t.contains(&staff.email)),
+                "{provisioned}"
             );
-            assert_eq!(revoked[2], json!(key_id));
             let own_actions = page
                 .js(
                     "return [...document.querySelectorAll('#activity-body tr')] \
@@ -419,8 +428,8 @@ fn a_provisioned_user_signs_in_on_the_portal_with_the_one_time_password() {
             assert!(
                 own_actions
                     .as_array()
-                    .is_some_and(|a| !a.is_empty() && a.iter().all(|t| t == email || t == EMAIL)),
-                "partner entries name the partner's user: {own_actions}"
+                    .is_some_and(|a| !a.is_empty() && a.iter().all(|t| t == email)),
+                "the new user's own sign-in and password change name them: {own_actions}"
             );
             page.assert_accessible("the portal's Activity").await;
         },
@@ -430,7 +439,6 @@ fn a_provisioned_user_signs_in_on_the_portal_with_the_one_time_password() {
 // ------------------------------------------------------------------ user actions
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
 fn disable_enable_unlock_and_reset_a_users_password() {
     browser_test(
         "admin_users",
@@ -533,7 +541,7 @@ fn disable_enable_unlock_and_reset_a_users_password() {
 // ------------------------------------------------------------------ incident response
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
+#[ignore = "needs the admin key routes (branch admin, part 2)"]
 fn revoke_all_keys_asks_for_the_tenant_name_to_be_typed() {
     browser_test(
         "admin_revoke_all",
@@ -600,7 +608,6 @@ fn revoke_all_keys_asks_for_the_tenant_name_to_be_typed() {
 // ------------------------------------------------------------------ session end
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
 fn session_end_keeps_the_form_and_asks_for_a_fresh_code() {
     browser_test(
         "admin_session",
@@ -654,7 +661,6 @@ fn session_end_keeps_the_form_and_asks_for_a_fresh_code() {
 // ------------------------------------------------------------------ tenants
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
 fn tenants_are_listed_created_and_named_as_text() {
     browser_test(
         "admin_tenants",
@@ -732,7 +738,6 @@ fn tenants_are_listed_created_and_named_as_text() {
 // ------------------------------------------------------------------ audit
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
 fn audit_trail_across_tenants_names_actor_kinds_filters_and_pages() {
     browser_test(
         "admin_audit",
@@ -742,21 +747,28 @@ fn audit_trail_across_tenants_names_actor_kinds_filters_and_pages() {
             // Partner actions (user), a failed sign-in (anonymous) and, below, staff actions.
             let (other_id, _) = seed_tenant(&page, "Borealis Freight", "borealis", 2);
             let token = page.api.token();
-            let mut last = None;
             for i in 0..52 {
-                last = Some(page.api.create_key(&token, &format!("Acme key {i}"), 365).0);
+                page.api.create_key(&token, &format!("Acme key {i}"), 365);
             }
             page.api.failed_login();
             let staff = page.add_staff("ops@idunox.example");
             let staff_token = page.api.staff_token(&staff, &staff.next_code().await);
-            let last_id = last.expect("a key")["id"].as_str().expect("id").to_owned();
+            let acme = page
+                .api
+                .tenants(&staff_token)
+                .into_iter()
+                .find(|t| t["name"] == TENANT)
+                .expect("the test tenant");
             let (status, _) = page.api.call(
                 "POST",
-                &format!("/v1/admin/credentials/{last_id}/revoke"),
+                &format!(
+                    "/v1/admin/tenants/{}/users",
+                    acme["id"].as_str().expect("id")
+                ),
                 Some(&staff_token),
-                None,
+                Some(&json!({ "email": "second@acme.example" })),
             );
-            assert_eq!(status, 200);
+            assert_eq!(status, 201);
 
             page.sign_in_staff(&staff).await;
             page.click("#nav-audit").await;
@@ -772,7 +784,7 @@ fn audit_trail_across_tenants_names_actor_kinds_filters_and_pages() {
             let staff_row = page
                 .js(
                     "const r = [...document.querySelectorAll('#audit-body tr')] \
-                       .find(r => r.dataset.action === 'credential.revoked'); \
+                       .find(r => r.dataset.action === 'user.provisioned'); \
                      return [r.querySelector('.actor').textContent, r.querySelector('.col-tenant').textContent];",
                     vec![],
                 )
@@ -943,13 +955,13 @@ fn axe_at(width: u32) {
 }
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
+#[ignore = "needs the admin key routes (branch admin, part 2)"]
 fn axe_finds_no_violation_on_any_view_in_both_themes_at_1440_px() {
     axe_at(1440);
 }
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
+#[ignore = "needs the admin key routes (branch admin, part 2)"]
 fn axe_finds_no_violation_on_any_view_in_both_themes_at_375_px() {
     axe_at(375);
 }
@@ -957,7 +969,7 @@ fn axe_finds_no_violation_on_any_view_in_both_themes_at_375_px() {
 // ------------------------------------------------------------------ screenshots
 
 #[test]
-#[ignore = "needs the admin API (branch admin)"]
+#[ignore = "needs the admin key routes (branch admin, part 2)"]
 fn screenshots_of_the_console_in_both_themes() {
     browser_test(
         "admin_screenshots",

@@ -29,9 +29,9 @@ export function logout(token) {
   return send('POST', '/v1/admin/auth/logout', undefined, token);
 }
 
-/** GET /v1/admin/tenants. */
-export function listTenants() {
-  return request('GET', '/v1/admin/tenants', { auth: true });
+/** GET /v1/admin/tenants: a page of tenants (`cursor`: a `next_cursor`, or null for the first). */
+export function listTenants(cursor = null) {
+  return request('GET', `/v1/admin/tenants${queryString({ cursor })}`, { auth: true });
 }
 
 /** POST /v1/admin/tenants. */

@@ -62,22 +62,43 @@ function render() {
   for (const t of shown) body.append(tenantRow(t));
 }
 
+/** Most pages of tenants asked for at once (1000 tenants a page). */
+const MAX_PAGES = 10;
+
+/** Every tenant, following `next_cursor` (at most `MAX_PAGES` pages). */
+async function allTenants() {
+  const tenants = [];
+  let cursor = null;
+  for (let page = 0; page < MAX_PAGES; page += 1) {
+    const data = await listTenants(cursor);
+    if (Array.isArray(data?.tenants)) tenants.push(...data.tenants);
+    cursor = typeof data?.next_cursor === 'string' && data.next_cursor ? data.next_cursor : null;
+    if (!cursor) break;
+  }
+  return tenants;
+}
+
 /** Asks the server for the tenants; every caller meanwhile shares the one request. */
 export function loadTenants() {
   if (pending) return pending;
   const seq = ++list.seq;
   if (!list.loaded) show(byId('tenants-loading'));
   byId('tenants-retry').disabled = true;
-  pending = listTenants()
+  pending = allTenants()
     .then((data) => {
       if (seq !== list.seq || !state.signedIn) return list.tenants;
-      list.tenants = (Array.isArray(data?.tenants) ? data.tenants : []).filter((t) => t && typeof t.id === 'string');
-      list.tenants.sort(byName);
+      const tenants = data.filter((t) => t && typeof t.id === 'string').sort(byName);
+      const changed = !list.loaded || JSON.stringify(tenants) !== JSON.stringify(list.tenants);
+      list.tenants = tenants;
       rememberTenants(list.tenants);
       list.loaded = true;
       show(byId('tenants-error'), false);
-      render();
-      for (const listener of listeners) listener(list.tenants);
+      show(byId('tenants-loading'), false);
+      // Rows that did not change stay as they are: focus, hover and a click on its way survive.
+      if (changed) {
+        render();
+        for (const listener of listeners) listener(list.tenants);
+      }
       return list.tenants;
     })
     .catch((error) => {
