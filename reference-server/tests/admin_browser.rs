@@ -968,72 +968,98 @@ fn axe_finds_no_violation_on_any_view_in_both_themes_at_375_px() {
 
 // ------------------------------------------------------------------ screenshots
 
+/// A few tenants with users and keys, and a staff account signed in at 1440 px.
+async fn seeded_console(page: &Page) -> Staff {
+    let fleet = [
+        ("Borealis Freight", "borealis", 7),
+        ("Cobalt Analytics", "cobalt", 5),
+        ("Delta Pharma", "delta", 6),
+        ("Fjord Energy AS", "fjord", 4),
+    ];
+    for (name, slug, keys) in fleet {
+        seed_tenant(page, name, slug, keys);
+    }
+    let token = page.api.token();
+    for i in 0..6 {
+        page.api.create_key(
+            &token,
+            &format!("Billing export (acme) #{}", i + 1),
+            300 - i,
+        );
+    }
+    page.api.failed_login();
+    let staff = page.add_staff("ops@idunox.example");
+    page.set_viewport_width(1440).await;
+    page.sign_in_staff(&staff).await;
+    staff
+}
+
+/// Saves a screenshot of the page as it is, without a focus ring, as `admin-<name>.png`.
+async fn shoot(page: &Page, name: &str) {
+    page.js("document.activeElement.blur();", vec![]).await;
+    let file = format!("admin-{name}");
+    let path = page.screenshot(&file).await;
+    publish_screenshot(&path, &format!("{file}.png"));
+}
+
 #[test]
-#[ignore = "needs the admin key routes (branch admin, part 2)"]
-fn screenshots_of_the_console_in_both_themes() {
+fn screenshots_of_tenants_a_tenant_and_the_audit_trail_in_both_themes() {
     browser_test(
         "admin_screenshots",
         ServerOptions::default(),
         BrowserOptions::default(),
         |page| async move {
-            let fleet = [
-                ("Borealis Freight", "borealis", 7),
-                ("Cobalt Analytics", "cobalt", 5),
-                ("Delta Pharma", "delta", 6),
-                ("Fjord Energy AS", "fjord", 4),
-            ];
-            for (name, slug, keys) in fleet {
-                seed_tenant(&page, name, slug, keys);
-            }
-            let token = page.api.token();
-            for i in 0..6 {
-                page.api.create_key(
-                    &token,
-                    &format!("Billing export (acme) #{}", i + 1),
-                    300 - i,
-                );
-            }
-            let staff = page.add_staff("ops@idunox.example");
-            page.set_viewport_width(1440).await;
-            page.sign_in_staff(&staff).await;
-            page.choose_theme("light").await;
-
-            let shots: [(&str, &str); 3] = [
-                ("tenants", "#/tenants"),
-                ("keys", "#/keys?q=Billing"),
-                ("tenant", ""),
-            ];
+            let _staff = seeded_console(&page).await;
+            // A user provisioned from the console, so that the tenant shows one waiting for
+            // their first sign-in.
+            open_tenant(&page, TENANT).await;
+            page.click("#user-new").await;
+            page.fill("#user-email", "new-admin@acme.example").await;
+            page.click("#user-submit").await;
+            copy_and_close_secret(&page).await;
             for theme_choice in ["light", "dark"] {
                 page.choose_theme(theme_choice).await;
-                for (name, route) in shots {
-                    if route.is_empty() {
-                        open_tenant(&page, TENANT).await;
-                    } else {
-                        page.goto(&format!("/admin{route}")).await;
-                        page.wait_until(
-                            "the view has loaded",
-                            "return ['tenants-body', 'keys-body'].some(id => \
-                               document.getElementById(id).children.length > 0 \
-                               && !document.getElementById(id).closest('section').hidden);",
-                            vec![],
-                        )
-                        .await;
-                    }
-                    page.js("document.activeElement.blur();", vec![]).await;
-                    let file = format!("admin-{name}-{theme_choice}");
-                    let path = page.screenshot(&file).await;
-                    publish_screenshot(&path, &format!("{file}.png"));
-                }
-            }
-            page.goto("/admin#/audit").await;
-            page.wait_visible("#audit-panel").await;
-            page.js("document.activeElement.blur();", vec![]).await;
-            let path = page.screenshot("admin-audit-dark").await;
-            publish_screenshot(&path, "admin-audit-dark.png");
-            let value: Value = page
-                .js("return document.documentElement.dataset.theme;", vec![])
+                page.goto("/admin#/tenants").await;
+                page.wait_until(
+                    "the tenants are listed",
+                    "return document.querySelectorAll('#tenants-body tr').length === 5 \
+                       && !document.getElementById('tenants-view').hidden;",
+                    vec![],
+                )
                 .await;
-            assert_eq!(value, json!("dark"));
+                shoot(&page, &format!("tenants-{theme_choice}")).await;
+                open_tenant(&page, TENANT).await;
+                user_row(&page, "new-admin@acme.example").await;
+                shoot(&page, &format!("tenant-{theme_choice}")).await;
+                page.goto("/admin#/audit").await;
+                page.wait_visible("#audit-panel").await;
+                shoot(&page, &format!("audit-{theme_choice}")).await;
+            }
+        },
+    );
+}
+
+#[test]
+#[ignore = "needs the admin key routes (branch admin, part 2)"]
+fn screenshots_of_the_key_search_in_both_themes() {
+    browser_test(
+        "admin_screenshots_keys",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            let _staff = seeded_console(&page).await;
+            for theme_choice in ["light", "dark"] {
+                page.choose_theme(theme_choice).await;
+                page.goto("/admin#/keys?q=Billing").await;
+                page.wait_until(
+                    "the search has answered",
+                    "return !document.getElementById('keys-view').hidden \
+                       && document.querySelectorAll('#keys-body tr').length > 0;",
+                    vec![],
+                )
+                .await;
+                shoot(&page, &format!("keys-{theme_choice}")).await;
+            }
         },
     );
 }
