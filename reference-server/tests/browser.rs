@@ -1580,22 +1580,6 @@ fn long_names_wrap_or_truncate_and_times_name_their_zone() {
 
 // ------------------------------------------------------------------ small screens (item 8)
 
-async fn small_targets(page: &Page) -> Vec<Value> {
-    page.js(
-        "return [...document.querySelectorAll('button, select, a.button, a.nav-link, input[type=search]')] \
-           .filter(e => e.getClientRects().length && !e.closest('[hidden]') \
-             && !(e.closest('dialog') && !e.closest('dialog').open)) \
-           .map(e => { const r = e.getBoundingClientRect(); \
-             return { el: e.id || e.textContent.trim(), w: Math.round(r.width), h: Math.round(r.height) }; }) \
-           .filter(t => t.w < 44 || t.h < 44);",
-        vec![],
-    )
-    .await
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
-}
-
 async fn header_rows(page: &Page) -> Value {
     page.js(
         "const inner = document.querySelector('.topbar-inner'); \
@@ -1634,7 +1618,7 @@ fn small_screens_one_line_header_and_44px_targets() {
                 "no sideways scrolling: {header}"
             );
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "targets under 44 px"
             );
@@ -1654,7 +1638,7 @@ fn small_screens_one_line_header_and_44px_targets() {
                 "no sideways scrolling: {header}"
             );
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "targets under 44 px"
             );
@@ -1662,7 +1646,7 @@ fn small_screens_one_line_header_and_44px_targets() {
             page.click("#account-button").await;
             page.wait_visible("#account-menu").await;
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "menu targets"
             );
@@ -1672,7 +1656,7 @@ fn small_screens_one_line_header_and_44px_targets() {
                 .await;
             page.wait_visible("#rotate-dialog").await;
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "rotate dialog targets"
             );
@@ -1682,7 +1666,7 @@ fn small_screens_one_line_header_and_44px_targets() {
 
             create_through_ui(&page, "Phone-sized", None).await;
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "key dialog targets"
             );

@@ -964,6 +964,25 @@ impl Page {
         .await;
     }
 
+    /// The controls on screen smaller than 44 × 44 CSS pixels (buttons, selects, button-like
+    /// links, navigation links, search fields), by id or text with their size.
+    pub(crate) async fn small_targets(&self) -> Vec<Value> {
+        self.js(
+            "return [...document.querySelectorAll('button, select, a.button, a.nav-link, \
+               a.section-link, input[type=search]')] \
+               .filter(e => e.getClientRects().length && !e.closest('[hidden]') \
+                 && !(e.closest('dialog') && !e.closest('dialog').open)) \
+               .map(e => { const r = e.getBoundingClientRect(); \
+                 return { el: e.id || e.textContent.trim(), w: Math.round(r.width), h: Math.round(r.height) }; }) \
+               .filter(t => t.w < 44 || t.h < 44);",
+            vec![],
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    }
+
     /// Opens the account menu and signs out through it; waits for the sign-in form.
     pub(crate) async fn sign_out(&self) {
         self.click("#account-button").await;

@@ -232,6 +232,10 @@ function enter(params) {
   const status = STATUS_CHOICES.includes(params.status) ? params.status : '';
   const changed = !search.loaded || q !== search.q || tenant !== search.tenant || status !== search.status;
   Object.assign(search, { q, tenant, status });
+  if (q !== guard) {
+    guard = null;
+    show(byId('key-search-note'), false);
+  }
   byId('key-search').value = q;
   byId('key-status').value = status;
   byId('key-tenant').value = tenant;
