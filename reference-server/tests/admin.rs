@@ -161,6 +161,9 @@ async fn staff_and_partner_tokens_never_cross(b: Backend) {
         ("POST", format!("/v1/admin/users/{uid}/unlock")),
         ("GET", "/v1/admin/audit".into()),
         ("POST", "/v1/admin/auth/logout".into()),
+        ("GET", "/v1/admin/credentials/AAAAAAAAAAAA".into()),
+        ("POST", "/v1/admin/credentials/AAAAAAAAAAAA/revoke".into()),
+        ("POST", format!("/v1/admin/tenants/{tid}/revoke-all")),
     ];
     for (method, path) in &admin_routes {
         let r = call(&s, method, path, &partner.token).await;
@@ -694,7 +697,137 @@ async fn a_disabled_staff_member_cannot_sign_in(b: Backend) {
     assert_eq!(login_at_offset(&s, &staff, 0).await.status, Status::Ok);
 }
 
+async fn staff_revoke_keys_and_the_probe_refuses_them(b: Backend) {
+    let s = server(b).await;
+    let staff = s.add_staff(STAFF_EMAIL).await;
+    let token = s.staff_token(&staff).await;
+    let acme = s.account("Acme", "admin@acme.test").await;
+    let beta = s.account("Beta", "ops@beta.test").await;
+    let mut keys = Vec::new();
+    for name in ["one", "two", "three"] {
+        let r = s.create(&acme, json!({"name": name})).await;
+        keys.push((
+            r.body["credential"]["id"].as_str().unwrap().to_owned(),
+            r.body["api_key"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let beta_key = s.create(&beta, json!({})).await.body["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (id, key) = &keys[0];
+
+    // One key by id or by masked key, with its tenant; a whole key is refused unseen.
+    let d = s
+        .get(&format!("/v1/admin/credentials/{id}"), Some(&token))
+        .await;
+    assert_eq!(d.status, Status::Ok, "{}", d.body);
+    assert_eq!(d.body["credential"]["id"], id.as_str());
+    assert_eq!(d.body["credential"]["name"], "one");
+    assert_eq!(
+        d.body["tenant"],
+        json!({"id": acme.tenant_id, "name": "Acme"})
+    );
+    let masked = d.body["credential"]["masked_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_masked = s
+        .get(
+            &format!(
+                "/v1/admin/credentials/{}",
+                masked.replace('\u{2022}', "%E2%80%A2")
+            ),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(by_masked.body, d.body);
+    let pasted = s
+        .get(&format!("/v1/admin/credentials/{key}"), Some(&token))
+        .await;
+    pasted.assert_error(Status::BadRequest, "invalid_request");
+    assert!(pasted.body.to_string().contains("never handle secrets"));
+    assert!(!pasted.body.to_string().contains(&key[22..]));
+    for bad in ["AAAAAAAAAAAA", "nope", acme.tenant_id.as_str()] {
+        s.get(&format!("/v1/admin/credentials/{bad}"), Some(&token))
+            .await
+            .assert_error(Status::NotFound, "not_found");
+        s.post_empty(&format!("/v1/admin/credentials/{bad}/revoke"), &token)
+            .await
+            .assert_error(Status::NotFound, "not_found");
+    }
+    // Staff cannot create or rotate: no such routes.
+    assert_eq!(
+        s.post_json("/v1/admin/credentials", &token, json!({}))
+            .await
+            .status,
+        Status::NotFound
+    );
+
+    // Revoke on the tenant's behalf: the partner's probe refuses the key at once.
+    assert_eq!(s.probe(Some(key)).await.status, Status::Ok);
+    let r = s
+        .post_empty(&format!("/v1/admin/credentials/{id}/revoke"), &token)
+        .await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert_eq!(r.body["credential"]["status"], "revoked");
+    let revoked_at = r.body["credential"]["revoked_at"].clone();
+    s.probe(Some(key))
+        .await
+        .assert_error(Status::Unauthorized, "api_key_revoked");
+    let again = s
+        .post_empty(&format!("/v1/admin/credentials/{id}/revoke"), &token)
+        .await;
+    assert_eq!(again.body["credential"]["revoked_at"], revoked_at);
+
+    // Revoke-all: the other two, then none; Beta's key is untouched.
+    let path = format!("/v1/admin/tenants/{}/revoke-all", acme.tenant_id);
+    let r = s.post_empty(&path, &token).await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert_eq!(r.body, json!({"revoked": 2}));
+    assert_eq!(
+        s.post_empty(&path, &token).await.body,
+        json!({"revoked": 0})
+    );
+    for (_, key) in &keys {
+        s.probe(Some(key))
+            .await
+            .assert_error(Status::Unauthorized, "api_key_revoked");
+    }
+    assert_eq!(s.probe(Some(&beta_key)).await.status, Status::Ok);
+    let t = s
+        .get(
+            &format!("/v1/admin/tenants/{}", acme.tenant_id),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(t.body["tenant"]["live_keys"], 0);
+    s.post_empty("/v1/admin/tenants/ten_AAAAAAAAAAAA/revoke-all", &token)
+        .await
+        .assert_error(Status::NotFound, "not_found");
+
+    // The partner sees what staff did to its keys.
+    let audit = s.get("/v1/partner/audit", Some(&acme.token)).await;
+    let by_staff: Vec<(String, Value)> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"]["kind"] == "staff")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["credential_id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(by_staff.len(), 4, "{by_staff:?}");
+    assert_eq!(by_staff[0], ("tenant.keys_revoked".to_owned(), Value::Null));
+    assert!(by_staff[1..].iter().all(|(a, _)| a == "credential.revoked"));
+    assert_eq!(by_staff[3].1, id.as_str());
+}
+
 on_both_backends!(
+    staff_revoke_keys_and_the_probe_refuses_them,
     staff_sign_in_answers_a_staff_token,
     totp_codes_work_once_within_one_step_of_drift,
     every_wrong_sign_in_reads_the_same,

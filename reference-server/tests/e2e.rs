@@ -134,15 +134,7 @@ fn provision(dir: &Path, url: &str) -> String {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let generated = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("a generated password")
-        .to_owned();
-    assert!(generated.len() >= 20);
+    let generated = generated_password(&out);
     std::fs::write(dir.join("generated.txt"), &generated).unwrap();
     tenant
 }
@@ -396,6 +388,24 @@ fn serve_demo_provisions_once_and_resets_the_password() {
     assert_ne!(passwords[0], passwords[1], "a fresh password each time");
 }
 
+/// The password a provisioning command generated and printed once (`password: …`).
+fn generated_password(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let generated = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password:"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a generated password")
+        .to_owned();
+    assert!(generated.len() >= 20);
+    generated
+}
+
 /// The code an authenticator app shows now for a base32 secret.
 fn code_now(base32: &str) -> String {
     let bytes = totp_rs::Secret::try_from_base32(base32).expect("a base32 TOTP secret");
@@ -465,16 +475,7 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     let colon = add("a:b@idunox.test", Some(PASSWORD));
     assert!(!colon.status.success());
     // A generated password, printed once.
-    let out = add("gen@idunox.test", None);
-    assert!(out.status.success());
-    let generated_out = String::from_utf8(out.stdout).unwrap();
-    let generated = generated_out
-        .lines()
-        .find_map(|l| l.strip_prefix("password:"))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("a generated password")
-        .to_owned();
-    assert!(generated.len() >= 20);
+    let generated = generated_password(&add("gen@idunox.test", None));
 
     let server = start_server(dir.path(), &url);
     let agent = ureq::AgentBuilder::new()
@@ -499,6 +500,16 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     assert_eq!(status, 200, "{tenants}");
     // The same code again: refused.
     assert_eq!(login(&code).0, 401);
+    // A whole key pasted where a key id belongs: refused, and never in a log line.
+    let pasted = "idx_test_XFE89T5jtdJh_6xuFZu1TeOffxgYTozBujBIzcR09E8aF2BSXAM";
+    let (status, refusal) = send(
+        agent
+            .get(&server.url(&format!("/v1/admin/credentials/{pasted}")))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    );
+    assert_eq!(status, 400, "{refusal}");
+    assert!(!refusal.to_string().contains(&pasted[22..]));
 
     // `staff disable` ends the session at once, on the running server.
     let out = command(dir.path(), &url)
@@ -518,7 +529,12 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     );
     assert_eq!(status, 401);
     let log = server.stop().join("\n");
+    assert!(
+        log.contains("/v1/admin/credentials/<redacted> 400"),
+        "{log}"
+    );
     for secret_text in [
+        &pasted[22..],
         secret.as_str(),
         PASSWORD,
         generated.as_str(),

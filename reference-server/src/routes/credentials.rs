@@ -37,6 +37,11 @@ pub struct CredentialView {
 }
 
 impl CredentialView {
+    /// `revoked_at`, as shown.
+    pub fn revoked_at(&self) -> Option<&str> {
+        self.revoked_at.as_deref()
+    }
+
     /// The view of `c` at the server's current time.
     pub fn new(app: &App, c: &Credential) -> Self {
         let now = app.now();

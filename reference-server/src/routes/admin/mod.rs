@@ -1,6 +1,6 @@
 //! The admin API under `/v1/admin` (`docs/http-api.md`, "Staff admin"), one module per resource:
-//! staff sign-in and sign-out ([`auth`]), tenants ([`tenants`]), their users ([`users`]) and the
-//! audit trail across tenants ([`audit`]).
+//! staff sign-in and sign-out ([`auth`]), tenants ([`tenants`]), their users ([`users`]), keys on a
+//! tenant's behalf ([`credentials`]) and the audit trail across tenants ([`audit`]).
 //!
 //! Every route but sign-in takes the staff session guard
 //! ([`StaffSession`](crate::auth::staff_session::StaffSession)): a partner's token is refused
@@ -18,6 +18,7 @@ use crate::routes::rfc3339;
 
 pub mod audit;
 pub mod auth;
+pub mod credentials;
 pub mod tenants;
 pub mod users;
 
@@ -34,6 +35,9 @@ pub fn routes() -> Vec<Route> {
         users::disable,
         users::enable,
         users::unlock,
+        credentials::detail,
+        credentials::revoke,
+        credentials::revoke_all,
         audit::audit,
     ]
 }
