@@ -541,7 +541,6 @@ fn disable_enable_unlock_and_reset_a_users_password() {
 // ------------------------------------------------------------------ incident response
 
 #[test]
-#[ignore = "needs the admin key routes (branch admin, part 2)"]
 fn revoke_all_keys_asks_for_the_tenant_name_to_be_typed() {
     browser_test(
         "admin_revoke_all",

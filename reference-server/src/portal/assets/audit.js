@@ -24,6 +24,7 @@ const ACTION_LABELS = {
   'user.disabled': 'User disabled',
   'user.enabled': 'User enabled',
   'user.unlocked': 'Sign-in unlocked',
+  'staff.logged_out': 'Signed out',
 };
 
 /** A readable name for an action code (the code itself when unknown). */
