@@ -283,6 +283,20 @@ fn sign_in_with_totp_find_a_key_by_id_revoke_it_and_the_probe_refuses_it() {
             );
             assert!(!page.holds_text(&key).await);
 
+            // So is one in an address someone built: the address is rewritten without it.
+            page.goto("/admin#/tenants").await;
+            page.goto(&format!("/admin#/keys?q={key}")).await;
+            page.wait_visible("#key-search-note").await;
+            assert_eq!(page.value("#key-search").await, id);
+            wait_key_rows(&page, &[&id]).await;
+            assert!(
+                !page
+                    .js_string("return location.href;", vec![])
+                    .await
+                    .contains(secret),
+                "the secret stayed in the address"
+            );
+
             // Revoke asks first, naming the key and its tenant; focus starts on Cancel.
             page.click(&format!("{row} button[data-action=revoke]"))
                 .await;

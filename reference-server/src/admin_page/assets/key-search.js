@@ -208,9 +208,15 @@ function withoutSecret(input) {
   const keyId = match[1];
   guard = keyId;
   input.value = keyId;
-  note.textContent = `That was a whole API key, secret included. Only its key id ${keyId} is searched: the secret was removed from the field and sent nowhere. A key seen outside its owner's secret store counts as leaked: revoke it, and tell the partner.`;
-  show(note);
+  warnPastedKey(keyId);
   return keyId;
+}
+
+/** Says that a whole key was cut down to its key id, and what to do about the key. */
+function warnPastedKey(keyId) {
+  const note = byId('key-search-note');
+  note.textContent = `That was a whole API key, secret included. Only its key id ${keyId} is searched: the secret was removed and sent nowhere. A key seen outside its owner's secret store counts as leaked: revoke it, and tell the partner.`;
+  show(note);
 }
 
 // ---------------------------------------------------------------- changes made on this page
@@ -227,12 +233,19 @@ export function keyChanged(credential) {
 // ---------------------------------------------------------------- entering and leaving
 
 function enter(params) {
-  const q = typeof params.q === 'string' ? params.q.slice(0, 100) : '';
+  let q = typeof params.q === 'string' ? params.q.slice(0, 100) : '';
+  // An address may carry a whole key too (a link someone built): it gets the search box's rule,
+  // and the address is rewritten without it below.
+  const pasted = KEY_WITH_SECRET.exec(q.trim());
+  if (pasted) q = pasted[1];
   const tenant = typeof params.tenant === 'string' ? params.tenant : '';
   const status = STATUS_CHOICES.includes(params.status) ? params.status : '';
   const changed = !search.loaded || q !== search.q || tenant !== search.tenant || status !== search.status;
   Object.assign(search, { q, tenant, status });
-  if (q !== guard) {
+  if (pasted) {
+    guard = q;
+    warnPastedKey(q);
+  } else if (q !== guard) {
     guard = null;
     show(byId('key-search-note'), false);
   }
@@ -242,7 +255,7 @@ function enter(params) {
   knownTenants().then(() => {
     byId('key-tenant').value = search.tenant;
   });
-  if (changed) restart();
+  if (changed || pasted) restart();
   else load();
 }
 
