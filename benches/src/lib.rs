@@ -1,6 +1,7 @@
 //! Shared helpers for the idunox benchmarks: fixtures (a memory store of any size with a warm
 //! set of verified keys, and the warm-verification floor), a poll-once executor for futures that
-//! are ready at once, and an honest median timer for the ratio tables the benches print.
+//! are ready at once, an honest median timer for the ratio tables the benches print, and the
+//! process's peak resident memory.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -187,8 +188,13 @@ pub fn warm_fixture(total: usize, warm: usize) -> WarmFixture {
     }
 
     let verifier = Verifier::new(store.clone(), format);
+    // Cold verifications run on the argon2 budget's threads: wait for them on a small runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     for key in &keys {
-        block_ready(verifier.verify_str(key)).expect("a warm-set key verifies");
+        rt.block_on(verifier.verify_str(key))
+            .expect("a warm-set key verifies");
     }
     assert_eq!(verifier.cached_keys(), warm);
     WarmFixture {
@@ -264,4 +270,19 @@ pub fn human(ns: f64) -> String {
     } else {
         format!("{ns:.1} ns")
     }
+}
+
+/// The process's peak resident set size so far, in KiB (`VmHWM` of `/proc/self/status`; `None`
+/// where there is no such file).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The process's resident set size now, in KiB (`VmRSS`).
+pub fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

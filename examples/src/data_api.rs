@@ -1,48 +1,65 @@
 //! `data-api`: a partner-facing data API, written with axum, that accepts only requests carrying
-//! a valid `X-Api-Key`.
+//! a valid `X-Api-Key`, enforces each key's IP allow-list and lets each route state the scope it
+//! needs.
 //!
-//! The whole integration is the one `.layer(ApiKeyLayer::new(verifier))` line in [`router`]:
-//! handlers behind it take the [`Verified`] key (tenant, key id, status) as an extractor, and
-//! refusals answer the JSON envelope of `docs/http-api.md` without reaching them.
+//! The whole integration is in [`router`]: `.route_layer(ApiKeyLayer::new(verifier))` in front
+//! of the routes, `RequireScope::new("orders:read")` / `RequireScope::new("orders:write")` on
+//! the read and the write route, and serving with `ConnectInfo` so the layer knows the client's
+//! address. Handlers behind it take the [`Verified`] key (tenant, key id, status, scopes) as an
+//! extractor, and refusals answer the JSON error envelope without reaching them.
 //!
 //! Keys are issued elsewhere — by the partner portal — and this service only reads them: it needs
 //! a [`KeyStore`] (to look keys up) and a [`TenantDirectory`] (to name tenants), both generic.
 //!
 //! - With `--database-url` (or `IDUNOX_DATABASE_URL`) it reads the portal's own database,
-//!   SQLite or PostgreSQL, through [`SqlKeyStore`]: each verification is one indexed lookup by
-//!   key id plus the verifier's warm cache; the status is read fresh every time, so a revoke in
-//!   the portal is refused here on the very next request.
-//! - Without it, it runs on a [`MemoryStore`] and, at start, issues one demo key and prints it
-//!   once, so you can try it:
+//!   SQLite or PostgreSQL, through [`SqlKeyStore`]. The portal's scope catalogue must name
+//!   `orders:read` and `orders:write` for keys restricted to them.
+//! - Without it, it runs on a [`MemoryStore`] and, at start, issues two demo keys and prints them
+//!   once — one that may read and write orders from anywhere, one that may only read them and
+//!   only from this machine — so you can try it:
 //!
 //! ```sh
 //! cargo run -p idunox-examples --bin data-api -- --port 8081
-//! curl -i -H "X-Api-Key: <the printed key>" http://127.0.0.1:8081/v1/partner-auth-probe
+//! curl -i -H "X-Api-Key: <a printed key>" http://127.0.0.1:8081/v1/orders
+//! curl -i -H "X-Api-Key: <a printed key>" -H 'Content-Type: application/json' \
+//!      -d '{"item":"widget","quantity":3}' http://127.0.0.1:8081/v1/orders
 //! cargo run -p idunox-examples --bin data-api -- --database-url sqlite://idunox.sqlite
 //! ```
 //!
 //! It listens on 127.0.0.1 only. `--help` lists the options.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::Parser;
+use idunox_keys::restrictions::{IpNet, parse_allow_list};
 use idunox_keys::{
-    KeyFormat, KeyManager, KeyStore, MemoryStore, Refusal, TenantId, VerifiedKey, Verifier,
+    KeyFormat, KeyManager, KeyStore, MemoryStore, NewKey, Policy, Refusal, TenantId, VerifiedKey,
+    Verifier,
 };
 use idunox_keys_sqlx::{PoolSettings, SqlKeyStore};
-use idunox_keys_tower::{ApiKeyLayer, JsonRefusal, OnRefusal, Verified};
+use idunox_keys_tower::{
+    ApiKeyLayer, JsonRefusal, OnRefusal, RequireScope, Verified, error_response,
+};
 use serde_json::{Value, json};
+
+/// The scope the read route needs.
+const READ: &str = "orders:read";
+/// The scope the write route needs.
+const WRITE: &str = "orders:write";
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -70,9 +87,50 @@ struct Args {
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "IDUNOX_DB_CONNECT_TIMEOUT", default_value_t = 5)]
     connect_timeout: u64,
-    /// Serve the same routes with no key check (a benchmark baseline; never in production).
+    /// Serve the same routes with no key check (a benchmark baseline for `/v1/ping`; routes
+    /// that read the verified key answer 500 then; never in production).
     #[arg(long)]
     no_auth: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for IP allow-lists (comma-separated
+    /// CIDRs; none by default: the TCP peer is the client).
+    #[arg(long, env = "IDUNOX_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
+    /// How stale a cached credential record may be, in milliseconds, when the store has a
+    /// change feed (`0`: read the store on every request).
+    #[arg(long, env = "IDUNOX_MAX_STALENESS_MS", default_value_t = 1000)]
+    max_staleness_ms: u64,
+}
+
+/// The layer's settings from the command line.
+#[derive(Debug)]
+struct Guard {
+    trusted_proxies: Vec<IpNet>,
+    max_staleness: Duration,
+}
+
+impl Guard {
+    fn from_args(args: &Args) -> Result<Self, String> {
+        let entries = args
+            .trusted_proxies
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty());
+        let trusted_proxies = if entries.clone().next().is_none() {
+            Vec::new()
+        } else {
+            parse_allow_list(entries).map_err(|e| format!("--trusted-proxies: {e}"))?
+        };
+        Ok(Self {
+            trusted_proxies,
+            max_staleness: Duration::from_millis(args.max_staleness_ms),
+        })
+    }
+
+    fn verifier<K: KeyStore>(&self, store: K, format: KeyFormat) -> Verifier<K> {
+        Verifier::builder(store, format)
+            .max_staleness(self.max_staleness)
+            .build()
+    }
 }
 
 /// Where tenant names come from: the portal's `tenants` table, or a map in the demo.
@@ -105,21 +163,89 @@ impl TenantDirectory for PortalTenants {
     }
 }
 
-/// The routes, without the key check.
+/// One order of the demo data (kept in memory).
+#[derive(Clone, Debug)]
+struct Order {
+    id: u64,
+    item: String,
+    quantity: u32,
+}
+
+/// Each tenant's latest orders, in memory: at most [`Orders::KEEP`] per tenant (older ones are
+/// dropped), so the write route cannot grow the process without bound.
+#[derive(Default)]
+struct Orders {
+    next: AtomicU64,
+    by_tenant: Mutex<HashMap<TenantId, VecDeque<Order>>>,
+}
+
+impl Orders {
+    const KEEP: usize = 100;
+
+    fn list(&self, tenant: &TenantId) -> Vec<Order> {
+        let map = self
+            .by_tenant
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(tenant)
+            .map(|o| o.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn add(&self, tenant: &TenantId, item: String, quantity: u32) -> Order {
+        let order = Order {
+            id: self.next.fetch_add(1, Ordering::Relaxed) + 1,
+            item,
+            quantity,
+        };
+        let mut map = self
+            .by_tenant
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let list = map.entry(tenant.clone()).or_default();
+        if list.len() >= Self::KEEP {
+            list.pop_front();
+        }
+        list.push_back(order.clone());
+        order
+    }
+}
+
+/// What the handlers share.
+struct App<T> {
+    tenants: T,
+    orders: Orders,
+}
+
+/// The routes, without the key check. The read and the write route each state their scope.
 fn routes<T: TenantDirectory>(tenants: T) -> Router {
     Router::new()
         .route("/v1/partner-auth-probe", get(probe::<T>))
         .route("/v1/ping", get(ping))
-        .with_state(Arc::new(tenants))
+        // Each handler states the scope it needs (`Handler::layer`: no extra boxing per request).
+        .route(
+            "/v1/orders",
+            get(list_orders::<T>.layer(RequireScope::new(READ)))
+                .post(create_order::<T>.layer(RequireScope::new(WRITE))),
+        )
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(Arc::new(App {
+            tenants,
+            orders: Orders::default(),
+        }))
 }
 
 /// The API: every route is behind the key layer, over any key store and tenant directory.
-/// Refusals are the JSON answers of `docs/http-api.md`; a store failure (503) is also logged, at
-/// most once a second.
-fn router<K: KeyStore, T: TenantDirectory>(verifier: Verifier<K>, tenants: T) -> Router {
+/// Refusals are the JSON error envelope; a store failure (503) is also logged, at most once a
+/// second. `route_layer`: a path that no route matches answers 404 without a key check.
+fn router<K: KeyStore, T: TenantDirectory>(
+    verifier: Verifier<K>,
+    tenants: T,
+    guard: &Guard,
+) -> Router {
     let json = JsonRefusal::new();
     let last_logged = Arc::new(AtomicI64::new(0));
-    let on_refusal = move |refusal: &Refusal| -> Response {
+    let on_refusal = move |parts: &Parts, refusal: &Refusal| -> Response {
         if let Refusal::Unavailable(e) = refusal {
             let now = idunox_keys::time::OffsetDateTime::now_utc().unix_timestamp();
             if last_logged.swap(now, Ordering::Relaxed) != now {
@@ -129,9 +255,13 @@ fn router<K: KeyStore, T: TenantDirectory>(verifier: Verifier<K>, tenants: T) ->
                 );
             }
         }
-        json.on_refusal(refusal)
+        json.on_refusal(parts, refusal)
     };
-    routes(tenants).layer(ApiKeyLayer::new(verifier).on_refusal(on_refusal))
+    routes(tenants).route_layer(
+        ApiKeyLayer::new(verifier)
+            .trusted_proxies(guard.trusted_proxies.iter().copied())
+            .on_refusal(on_refusal),
+    )
 }
 
 /// An error and its sources, on one line.
@@ -148,10 +278,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// `GET /v1/partner-auth-probe`: who am I, as `docs/http-api.md` says.
 async fn probe<T: TenantDirectory>(
-    State(tenants): State<Arc<T>>,
+    State(app): State<Arc<App<T>>>,
     Verified(key): Verified,
 ) -> Response {
-    let name = match tenants.name(&key.tenant_id).await {
+    let name = match app.tenants.name(&key.tenant_id).await {
         Ok(name) => name,
         Err(e) => {
             eprintln!("error: tenant directory unavailable, answering 503: {e}");
@@ -174,9 +304,71 @@ async fn probe<T: TenantDirectory>(
             "id": key.key_id.as_str(),
             "masked_key": key.masked_key(),
             "status": key.status.as_str(),
+            "scopes": key.scopes(),
+            "allowed_ips": key.allowed_ips().map(|l| l.iter().map(ToString::to_string).collect::<Vec<_>>()),
         },
     }))
     .into_response()
+}
+
+fn order_json(o: &Order) -> Value {
+    json!({ "id": o.id, "item": o.item, "quantity": o.quantity })
+}
+
+/// `GET /v1/orders` (scope `orders:read`): this tenant's latest orders, newest first.
+async fn list_orders<T: TenantDirectory>(
+    State(app): State<Arc<App<T>>>,
+    Verified(key): Verified,
+) -> Json<Value> {
+    let orders: Vec<Value> = app
+        .orders
+        .list(&key.tenant_id)
+        .iter()
+        .map(order_json)
+        .collect();
+    Json(json!({ "orders": orders }))
+}
+
+/// `POST /v1/orders` (scope `orders:write`): `{"item": "…" (1 to 100 characters),
+/// "quantity": 1..=1000}` → 201 `{"order": {…}}`.
+async fn create_order<T: TenantDirectory>(
+    State(app): State<Arc<App<T>>>,
+    Verified(key): Verified,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let code = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                StatusCode::BAD_REQUEST => "invalid_json",
+                _ => "invalid_request",
+            };
+            return error_response(status, code, "The body must be a JSON object.");
+        }
+    };
+    let item = body["item"]
+        .as_str()
+        .filter(|s| (1..=100).contains(&s.chars().count()) && !s.chars().any(char::is_control));
+    let quantity = body["quantity"]
+        .as_u64()
+        .filter(|q| (1..=1000).contains(q))
+        .and_then(|q| u32::try_from(q).ok());
+    let (Some(item), Some(quantity)) = (item, quantity) else {
+        return error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "An order needs an item of 1 to 100 characters and a quantity from 1 to 1000.",
+        );
+    };
+    let order = app.orders.add(&key.tenant_id, item.to_owned(), quantity);
+    (
+        StatusCode::CREATED,
+        Json(json!({ "order": order_json(&order) })),
+    )
+        .into_response()
 }
 
 /// `GET /v1/ping`: the smallest data route — `{"ok":true,"tenant":<id or null>}`. Behind the
@@ -198,12 +390,16 @@ async fn listen(port: u16) -> Result<(tokio::net::TcpListener, String), String> 
     Ok((listener, format!("http://{addr}")))
 }
 
+/// Serve with `ConnectInfo`, so the key layer knows each client's address.
 async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }
 
 /// Print in one go; a closed stdout (`data-api | head -3`) must not take the server down.
@@ -214,7 +410,12 @@ fn say(text: &str) {
 }
 
 /// On the portal's database: verify what the portal issued.
-async fn run_on_database(args: &Args, url: &str, format: KeyFormat) -> Result<(), String> {
+async fn run_on_database(
+    args: &Args,
+    guard: &Guard,
+    url: &str,
+    format: KeyFormat,
+) -> Result<(), String> {
     let backend = idunox_keys_sqlx::Backend::from_url(url)
         .ok_or("the database URL must start with sqlite: or postgres:")?;
     let defaults = PoolSettings::default();
@@ -244,7 +445,11 @@ async fn run_on_database(args: &Args, url: &str, format: KeyFormat) -> Result<()
     let app = if args.no_auth {
         routes(tenants)
     } else {
-        router(Verifier::new(store.clone(), format.clone()), tenants)
+        router(
+            guard.verifier(store.clone(), format.clone()),
+            tenants,
+            guard,
+        )
     };
     let (listener, url) = listen(args.port).await?;
     say(&format!(
@@ -266,32 +471,55 @@ async fn run_on_database(args: &Args, url: &str, format: KeyFormat) -> Result<()
     served.map_err(|e| e.to_string())
 }
 
-/// The demo: an in-memory store with one key, printed once.
-async fn run_demo(args: &Args, format: KeyFormat) -> Result<(), String> {
+/// The demo: an in-memory store with two keys, printed once.
+async fn run_demo(args: &Args, guard: &Guard, format: KeyFormat) -> Result<(), String> {
     let store = Arc::new(MemoryStore::new());
     let tenant = TenantId::new("tnt_demo");
     let tenants = HashMap::from([(tenant.clone(), "Demo Partner".to_owned())]);
-    // Production argon2 settings, as the portal would use.
-    let issued = KeyManager::new(store.clone(), format.clone())
-        .create(&tenant, Some("data-api demo".into()), None)
+    // Production argon2 settings, and the scope catalogue, as the portal would have them.
+    let keys = KeyManager::new(store.clone(), format.clone()).with_policy(Policy {
+        scopes: vec![READ.into(), WRITE.into()],
+        ..Policy::default()
+    });
+    let read_write = NewKey {
+        name: Some("data-api demo, read and write".into()),
+        scopes: Some(vec![READ.into(), WRITE.into()]),
+        ..NewKey::default()
+    };
+    let read_only = NewKey {
+        name: Some("data-api demo, read only, this machine".into()),
+        scopes: Some(vec![READ.into()]),
+        allowed_ips: Some(vec!["127.0.0.0/8".into(), "::1".into()]),
+        ..NewKey::default()
+    };
+    let rw = keys
+        .create_with(&tenant, read_write)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ro = keys
+        .create_with(&tenant, read_only)
         .await
         .map_err(|e| e.to_string())?;
     let app = if args.no_auth {
         routes(tenants)
     } else {
-        router(Verifier::new(store, format), tenants)
+        router(guard.verifier(store, format), tenants, guard)
     };
     let (listener, url) = listen(args.port).await?;
-    // The plaintext exists only here: shown once, never logged again.
-    let key = issued.api_key.expose_secret();
+    // The plaintexts exist only here: shown once, never logged again.
+    let (rw_key, ro_key) = (rw.api_key.expose_secret(), ro.api_key.expose_secret());
     say(&format!(
         "data-api listening on {url}\n\
-         demo API key for tenant \"Demo Partner\" (tnt_demo), shown once:\n\
-         \x20 {key}\n\
+         demo API keys for tenant \"Demo Partner\" (tnt_demo), each shown once:\n\
+         read and write orders (orders:read, orders:write), from any address:\n\
+         \x20 {rw_key}\n\
+         read orders only (orders:read), from this machine only (127.0.0.0/8, ::1):\n\
+         \x20 {ro_key}\n\
          try:\n\
-         \x20 curl -i -H 'X-Api-Key: {key}' {url}/v1/partner-auth-probe\n"
+         \x20 curl -i -H 'X-Api-Key: {ro_key}' {url}/v1/orders\n\
+         \x20 curl -i -H 'X-Api-Key: {rw_key}' -H 'Content-Type: application/json' -d '{{\"item\":\"widget\",\"quantity\":3}}' {url}/v1/orders\n"
     ));
-    drop(issued);
+    drop((rw, ro));
     serve(listener, app).await.map_err(|e| e.to_string())
 }
 
@@ -305,9 +533,16 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let guard = match Guard::from_args(&args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let result = match args.database_url.as_deref().filter(|u| !u.is_empty()) {
-        Some(url) => run_on_database(&args, url, format).await,
-        None => run_demo(&args, format).await,
+        Some(url) => run_on_database(&args, &guard, url, format).await,
+        None => run_demo(&args, &guard, format).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -343,6 +578,16 @@ mod tests {
         assert_eq!(a.database_url.as_deref(), Some("sqlite://x.db"));
         assert!(a.no_auth);
         assert!(Args::try_parse_from(["data-api", "--port", "x"]).is_err());
+        let a = Args::try_parse_from(["data-api", "--trusted-proxies", "10.0.0.0/8,::1"]).unwrap();
+        let g = Guard::from_args(&a).unwrap();
+        assert_eq!(g.trusted_proxies.len(), 2);
+        assert_eq!(g.max_staleness, Duration::from_secs(1));
+        let a = Args::try_parse_from(["data-api", "--trusted-proxies", "10.0.0.1/8"]).unwrap();
+        assert!(
+            Guard::from_args(&a)
+                .unwrap_err()
+                .contains("--trusted-proxies")
+        );
         assert!(Args::try_parse_from(["data-api", "--what"]).is_err());
     }
 }

@@ -1,10 +1,11 @@
 //! [`ResponseFuture`]: what [`ApiKeyService::call`](crate::ApiKeyService) returns.
 //!
 //! It is in one of three states: refused at once (the response is ready), verifying (the boxed
-//! [`Verifier::verify`](idunox_keys::Verifier::verify) future; on success the inner service is
-//! called with the [`VerifiedKey`] in the request extensions, on refusal the hook answers), or
-//! calling (the inner service's own future, polled in place). It is `Send` whenever the inner
-//! service, its future and the request and response bodies are.
+//! [`Pending::finish`](idunox_keys::Pending::finish) future; on success the client address is
+//! checked against the key's allow-list and the inner service is called with the
+//! [`VerifiedKey`](idunox_keys::VerifiedKey) in the request extensions, on refusal the hook
+//! answers), or calling (the inner service's own future, polled in place). It is `Send`
+//! whenever the inner service, its future and the request and response bodies are.
 //!
 //! # Example
 //!
@@ -36,16 +37,17 @@ use core::task::{Context, Poll, ready};
 use std::sync::Arc;
 
 use http::{Request, Response};
-use idunox_keys::VerifiedKey;
+use idunox_keys::KeyId;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::layer::Shared;
 use crate::refusal::OnRefusal;
-use crate::service::Verifying;
+use crate::service::{Verifying, admit, refuse};
 
 pin_project! {
     /// The response future of [`ApiKeyService`](crate::ApiKeyService).
-    pub struct ResponseFuture<S, ReqBody, ResBody, R>
+    pub struct ResponseFuture<S, K, ReqBody, ResBody, R>
     where
         S: Service<Request<ReqBody>>,
     {
@@ -54,9 +56,16 @@ pin_project! {
         // The service made ready and the request, until verification ends. Boxed: only the
         // slow path (which boxes its verification anyway) needs them, and a small future is
         // cheaper to move on the fast path.
-        pending: Option<Box<(S, Request<ReqBody>)>>,
-        on_refusal: Option<Arc<R>>,
+        pending: Option<Box<Waiting<S, K, ReqBody, R>>>,
     }
+}
+
+/// What the slow path keeps until the verification ends.
+struct Waiting<S, K, ReqBody, R> {
+    inner: S,
+    req: Request<ReqBody>,
+    key_id: KeyId,
+    shared: Arc<Shared<K, R>>,
 }
 
 pin_project! {
@@ -68,7 +77,7 @@ pin_project! {
     }
 }
 
-impl<S, ReqBody, ResBody, R> ResponseFuture<S, ReqBody, ResBody, R>
+impl<S, K, ReqBody, ResBody, R> ResponseFuture<S, K, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>>,
 {
@@ -78,7 +87,6 @@ where
                 response: Some(response),
             },
             pending: None,
-            on_refusal: None,
         }
     }
 
@@ -86,7 +94,6 @@ where
         Self {
             state: State::Calling { future },
             pending: None,
-            on_refusal: None,
         }
     }
 
@@ -94,17 +101,22 @@ where
         verifying: Verifying,
         inner: S,
         req: Request<ReqBody>,
-        on_refusal: Arc<R>,
+        key_id: KeyId,
+        shared: Arc<Shared<K, R>>,
     ) -> Self {
         Self {
             state: State::Verifying { verifying },
-            pending: Some(Box::new((inner, req))),
-            on_refusal: Some(on_refusal),
+            pending: Some(Box::new(Waiting {
+                inner,
+                req,
+                key_id,
+                shared,
+            })),
         }
     }
 }
 
-impl<S, ReqBody, ResBody, R> Future for ResponseFuture<S, ReqBody, ResBody, R>
+impl<S, K, ReqBody, ResBody, R> Future for ResponseFuture<S, K, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     R: OnRefusal<ResBody>,
@@ -125,20 +137,26 @@ where
                 }
                 StateProj::Verifying { verifying } => {
                     let outcome = ready!(verifying.as_mut().poll(cx));
-                    let on_refusal = this.on_refusal.take();
-                    let (mut inner, mut req) = *this
+                    let Waiting {
+                        mut inner,
+                        mut req,
+                        key_id,
+                        shared,
+                    } = *this
                         .pending
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    match outcome {
-                        Ok(key) => {
-                            req.extensions_mut().insert::<VerifiedKey>(key);
+                    let admitted = match outcome {
+                        Ok(key) => admit(&shared.config, &mut req, key),
+                        Err(refusal) => Err((refusal, key_id)),
+                    };
+                    match admitted {
+                        Ok(()) => {
                             let future = inner.call(req);
                             this.state.set(State::Calling { future });
                         }
-                        Err(refusal) => {
-                            let hook = on_refusal.expect("ResponseFuture polled after completion");
-                            let response = hook.on_refusal(&refusal);
+                        Err((refusal, key_id)) => {
+                            let response = refuse(&*shared.on_refusal, req, &refusal, Some(key_id));
                             this.state.set(State::Refused { response: None });
                             return Poll::Ready(Ok(response));
                         }
@@ -150,7 +168,7 @@ where
     }
 }
 
-impl<S, ReqBody, ResBody, R> fmt::Debug for ResponseFuture<S, ReqBody, ResBody, R>
+impl<S, K, ReqBody, ResBody, R> fmt::Debug for ResponseFuture<S, K, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>>,
 {

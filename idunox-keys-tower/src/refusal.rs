@@ -1,6 +1,8 @@
 //! What a refused request gets back: the [`OnRefusal`] hook and its default, [`JsonRefusal`].
 //!
-//! The default answers as `docs/http-api.md` and `docs/verification.md` say:
+//! The default is the core's one HTTP face of a [`Refusal`] ([`Refusal::http_status`],
+//! [`Refusal::code`], [`Refusal::message`], [`Refusal::retry_after`], [`Refusal::challenge`])
+//! in the JSON error envelope:
 //!
 //! | refusal | status | body `error.code` | extra header |
 //! | --- | --- | --- | --- |
@@ -8,25 +10,30 @@
 //! | malformed, other environment, unknown, wrong secret, several headers, non-ASCII, over-long | 401 | `invalid_api_key` | `WWW-Authenticate` |
 //! | revoked (secret matched) | 401 | `api_key_revoked` | `WWW-Authenticate` |
 //! | expired or grace ended (secret matched) | 401 | `api_key_expired` | `WWW-Authenticate` |
-//! | cold verifications saturated, or the store failed | 503 | `service_unavailable` | `Retry-After` |
+//! | client address outside the key's allow-list | 403 | `ip_not_allowed` | `WWW-Authenticate` with `error="ip_not_allowed"` |
+//! | the route needs a scope the key lacks ([`RequireScope`](crate::RequireScope)) | 403 | `insufficient_scope` | `WWW-Authenticate` with `error="insufficient_scope", scope="…"` |
+//! | argon2 budget full, the key id busy or cooling down, or the store failed | 503 | `service_unavailable` | `Retry-After` |
 //!
 //! The body is always `{"error":{"code":"…","message":"…"}}` with `Content-Type:
 //! application/json` and `Cache-Control: no-store`. It never echoes the presented key.
 //!
 //! A service that wants another answer (a problem+json body, an HTML page, a different realm)
 //! passes its own hook to [`ApiKeyLayer::on_refusal`](crate::ApiKeyLayer::on_refusal): any
-//! `Fn(&Refusal) -> Response<B>` closure is one, and may start from [`JsonRefusal`]'s answer.
+//! `Fn(&Parts, &Refusal) -> Response<B>` closure is one — it sees the request's method, URI,
+//! headers and extensions (never the body) — and may start from [`JsonRefusal`]'s answer. Every
+//! refusal is also a `tracing` event (see the [crate docs](crate)), whatever the hook.
 //!
 //! # Example
 //!
 //! ```
 //! use bytes::Bytes;
-//! use http::{Response, StatusCode, header::HeaderValue};
+//! use http::{Request, Response, StatusCode, header::HeaderValue, request::Parts};
 //! use idunox_keys::Refusal;
 //! use idunox_keys_tower::{JsonRefusal, OnRefusal};
 //!
+//! let (parts, ()) = Request::get("/v1/orders").body(())?.into_parts();
 //! // The default answer.
-//! let res: Response<Bytes> = JsonRefusal::default().on_refusal(&Refusal::Revoked);
+//! let res: Response<Bytes> = JsonRefusal::default().on_refusal(&parts, &Refusal::Revoked);
 //! assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 //! assert_eq!(
 //!     res.body().as_ref(),
@@ -34,46 +41,52 @@
 //! );
 //! assert_eq!(res.headers()["www-authenticate"], r#"ApiKey realm="idunox", header="X-Api-Key""#);
 //!
-//! // A hook is any closure from `&Refusal` to a response; this one adds a header to the default.
+//! // A hook is any closure from the request's parts and the refusal to a response; this one
+//! // adds a header to the default answer on some routes.
 //! let json = JsonRefusal::new().realm("data-api");
-//! let hook = move |refusal: &Refusal| -> Response<Bytes> {
-//!     let mut res = json.on_refusal(refusal);
-//!     res.headers_mut().insert("x-docs", HeaderValue::from_static("https://example.invalid/keys"));
+//! let hook = move |parts: &Parts, refusal: &Refusal| -> Response<Bytes> {
+//!     let mut res = json.on_refusal(parts, refusal);
+//!     if parts.uri.path().starts_with("/v1/") {
+//!         res.headers_mut().insert("x-docs", HeaderValue::from_static("https://example.invalid/keys"));
+//!     }
 //!     res
 //! };
-//! let res = hook.on_refusal(&Refusal::Missing);
+//! let res = hook.on_refusal(&parts, &Refusal::Missing);
 //! assert_eq!(res.headers()["x-docs"], "https://example.invalid/keys");
 //! assert_eq!(res.headers()["www-authenticate"], r#"ApiKey realm="data-api", header="X-Api-Key""#);
+//! # Ok::<(), http::Error>(())
 //! ```
 
 use core::fmt;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::request::Parts;
 use http::{Response, StatusCode};
 use idunox_keys::Refusal;
 
 /// Turns a [`Refusal`] into the response a refused request gets.
 ///
-/// Implemented by [`JsonRefusal`] (the default) and by every `Fn(&Refusal) -> Response<B>`
-/// closure. It is called on the request's task, so it must not block; it should not log the
-/// presented key (it is never given it).
+/// Implemented by [`JsonRefusal`] (the default) and by every
+/// `Fn(&Parts, &Refusal) -> Response<B>` closure. It is given the request's parts (method, URI,
+/// headers — the key header marked sensitive — and extensions), never its body. It is called
+/// on the request's task, so it must not block; it should not log the key header.
 pub trait OnRefusal<B> {
-    /// The response for this refusal.
-    fn on_refusal(&self, refusal: &Refusal) -> Response<B>;
+    /// The response for this refusal of this request.
+    fn on_refusal(&self, parts: &Parts, refusal: &Refusal) -> Response<B>;
 }
 
 impl<B, F> OnRefusal<B> for F
 where
-    F: Fn(&Refusal) -> Response<B>,
+    F: Fn(&Parts, &Refusal) -> Response<B>,
 {
-    fn on_refusal(&self, refusal: &Refusal) -> Response<B> {
-        self(refusal)
+    fn on_refusal(&self, parts: &Parts, refusal: &Refusal) -> Response<B> {
+        self(parts, refusal)
     }
 }
 
-/// The default refusal: the JSON envelope of `docs/http-api.md`, 401 with `WWW-Authenticate` or
-/// 503 with `Retry-After` (see the [module docs](self)).
+/// The default refusal: the JSON error envelope, 401 or 403 with `WWW-Authenticate`, or 503
+/// with `Retry-After` (see the [module docs](self)).
 ///
 /// Works with any response body that can be made from [`Bytes`] (`axum::body::Body`,
 /// `http_body_util::Full<Bytes>`, `Bytes`, `Vec<u8>`, …).
@@ -102,7 +115,7 @@ impl JsonRefusal {
     /// printable ASCII, `"` and `\` are dropped.
     #[must_use]
     pub fn realm(mut self, realm: &str) -> Self {
-        self.realm = quotable(realm);
+        self.realm = realm.to_owned();
         self.rebuild();
         self
     }
@@ -111,7 +124,7 @@ impl JsonRefusal {
     /// reads another header (see [`ApiKeyLayer::header_name`](crate::ApiKeyLayer::header_name)).
     #[must_use]
     pub fn header(mut self, display_name: &str) -> Self {
-        self.header = quotable(display_name);
+        self.header = display_name.to_owned();
         self.rebuild();
         self
     }
@@ -150,16 +163,13 @@ impl fmt::Debug for JsonRefusal {
 }
 
 impl<B: From<Bytes>> OnRefusal<B> for JsonRefusal {
-    /// The core's one HTTP face of a refusal ([`Refusal::http_status`], [`Refusal::code`], its
-    /// sentence, [`Refusal::challenge`]) with this hook's realm, header name and `Retry-After`.
-    fn on_refusal(&self, refusal: &Refusal) -> Response<B> {
+    /// The core's one HTTP face of a refusal ([`Refusal::http_status`], [`Refusal::code`],
+    /// [`Refusal::message`], [`Refusal::retry_after`], [`Refusal::challenge`]) with this hook's
+    /// realm, header name and smallest `Retry-After`.
+    fn on_refusal(&self, _parts: &Parts, refusal: &Refusal) -> Response<B> {
         let status = StatusCode::from_u16(refusal.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let message = match refusal {
-            // The one sentence that names the header: say the one this layer reads.
-            Refusal::Missing => format!("An API key is required in the {} header.", self.header),
-            other => other.to_string(),
-        };
+        let message = refusal.message(&self.header);
         let mut res = error_response(status, refusal.code(), &message);
         if refusal.is_unavailable() {
             let retry = match refusal.retry_after() {
@@ -182,9 +192,8 @@ impl<B: From<Bytes>> OnRefusal<B> for JsonRefusal {
     }
 }
 
-/// A response with the error envelope of `docs/http-api.md`,
-/// `{"error":{"code":…,"message":…}}`, `Content-Type: application/json` and
-/// `Cache-Control: no-store`.
+/// A response with the error envelope: `{"error":{"code":…,"message":…}}`,
+/// `Content-Type: application/json` and `Cache-Control: no-store`.
 ///
 /// Useful to hooks that answer some refusals themselves.
 ///
@@ -231,26 +240,24 @@ fn push_json_str(out: &mut String, s: &str) {
     }
 }
 
-/// Keep what may stand inside a quoted-string of a header value without escaping.
-fn quotable(s: &str) -> String {
-    s.chars()
-        .filter(|c| (c.is_ascii_graphic() || *c == ' ') && *c != '"' && *c != '\\')
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parts() -> Parts {
+        http::Request::new(()).into_parts().0
+    }
 
     #[test]
     fn escapes_json_and_cleans_quoted_strings() {
         let mut s = String::new();
         push_json_str(&mut s, "a\"b\\c\nd é");
         assert_eq!(s, r#"a\"b\\c\u000ad é"#);
-        assert_eq!(quotable("a\"b\\c\r\né d"), "abc d");
         let r = JsonRefusal::new().realm("x\"y").header("X-Key");
-        let res: Response<Bytes> =
-            r.on_refusal(&Refusal::Invalid(idunox_keys::InvalidKey::WrongSecret));
+        let res: Response<Bytes> = r.on_refusal(
+            &parts(),
+            &Refusal::Invalid(idunox_keys::InvalidKey::WrongSecret),
+        );
         assert_eq!(
             res.headers()[WWW_AUTHENTICATE],
             r#"ApiKey realm="xy", header="X-Key""#
@@ -259,9 +266,10 @@ mod tests {
 
     #[test]
     fn unavailable_is_503_with_retry_after() {
-        let res: Response<Bytes> = JsonRefusal::new()
-            .retry_after(5)
-            .on_refusal(&Refusal::Overloaded(idunox_keys::Overload::KeyBusy));
+        let res: Response<Bytes> = JsonRefusal::new().retry_after(5).on_refusal(
+            &parts(),
+            &Refusal::Overloaded(idunox_keys::Overload::KeyBusy),
+        );
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[RETRY_AFTER], "5");
         assert!(res.headers().get(WWW_AUTHENTICATE).is_none());

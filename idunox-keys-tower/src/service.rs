@@ -2,26 +2,25 @@
 //!
 //! For each request it
 //! 1. marks every value of the key header [sensitive](http::HeaderValue::set_sensitive), so
-//!    `Debug` output, tracing and HTTP/2 header compression never show or index it (this crate
-//!    logs nothing);
-//! 2. screens the header: absent or empty → `missing_api_key`; several values, a value that is
-//!    not the format's exact length (over-long included) or not ASCII → `invalid_api_key`, at
-//!    once, with no verification future and without touching the store;
-//! 3. runs [`Verifier::verify`](idunox_keys::Verifier::verify) — parse, checksum, environment,
-//!    store lookup, warm digest or bounded cold argon2, fresh status — and
-//! 4. on success inserts the [`VerifiedKey`] into the request extensions and calls the inner
-//!    service; on refusal answers with the [`OnRefusal`] hook and never calls the inner service.
+//!    `Debug` output, tracing and HTTP/2 header compression never show or index it;
+//! 2. screens the header: absent or empty → `missing_api_key`; several values or a value that
+//!    is not the format's exact length (over-long included) → `invalid_api_key`, at once,
+//!    without touching the store;
+//! 3. runs [`Verifier::check`](idunox_keys::Verifier::check) — parse, checksum, environment,
+//!    record, secret, status — which answers a warm key (and most refusals) right here in
+//!    `call`, with no future of its own; otherwise (a store read, a cold argon2 check) it boxes
+//!    [`Pending::finish`](idunox_keys::Pending::finish), the one boxed future of the request;
+//! 4. once the key is accepted, checks the client address against the key's allow-list (only
+//!    for a key that has one; see [`client`](crate::client)) — so a wrong secret reads
+//!    `invalid_api_key` and a revoked key `api_key_revoked` from any address — then the scopes
+//!    the layer requires ([`ApiKeyLayer::require_scope`](crate::ApiKeyLayer::require_scope));
+//! 5. on success inserts the [`VerifiedKey`] into the request extensions and calls the inner
+//!    service; on refusal emits a `tracing` event (see the [crate docs](crate)) and answers with the
+//!    [`OnRefusal`] hook, given the request's parts, and never calls the inner service.
 //!
 //! Last use is recorded by the verifier, not here: it writes `last_used_at` at most once per key
 //! per interval per process ([`VerifierBuilder::touch_every`](idunox_keys::VerifierBuilder::touch_every),
-//! default one minute), so a busy key costs one store write a minute, not one per request.
-//!
-//! A store that answers without waiting (the in-memory one) lets a warm key be decided in `call`
-//! itself ([`Verifier::verify_now`](idunox_keys::Verifier::verify_now)): no verification future,
-//! no clone of the inner service. Otherwise — a database store, a cold key, a last-used write due —
-//! the verification runs in one boxed future (the core's `verify` is an `async fn`, whose type
-//! cannot be named); refusals decided in step 1 need none. The key is copied out of the
-//! header into that future (no allocation of its own) and wiped when the future ends.
+//! default one minute), synchronously into the store's buffer.
 //!
 //! # Example
 //!
@@ -67,23 +66,25 @@ use std::sync::Arc;
 use http::header::{Entry, HeaderMap, HeaderName};
 use http::{Request, Response};
 use idunox_keys::key::MAX_KEY_LEN;
-use idunox_keys::{InvalidKey, KeyStore, ParseError, Refusal, VerifiedKey, Verifier};
+use idunox_keys::{Check, InvalidKey, KeyId, KeyStore, ParseError, Refusal, VerifiedKey};
 use tower_service::Service;
-use zeroize::Zeroizing;
 
+use crate::client::client_addr;
+use crate::event;
 use crate::future::ResponseFuture;
-use crate::layer::ApiKeyLayer;
+use crate::layer::{Config, Shared};
 use crate::refusal::OnRefusal;
 
-/// Requires a valid API key; made by [`ApiKeyLayer`]. See the [module docs](self).
+/// Requires a valid API key; made by [`ApiKeyLayer`](crate::ApiKeyLayer). See the
+/// [module docs](self).
 pub struct ApiKeyService<S, K, R> {
     inner: S,
-    layer: ApiKeyLayer<K, R>,
+    shared: Arc<Shared<K, R>>,
 }
 
 impl<S, K, R> ApiKeyService<S, K, R> {
-    pub(crate) fn from_layer(inner: S, layer: ApiKeyLayer<K, R>) -> Self {
-        Self { inner, layer }
+    pub(crate) fn from_shared(inner: S, shared: Arc<Shared<K, R>>) -> Self {
+        Self { inner, shared }
     }
 
     /// The wrapped service.
@@ -106,7 +107,7 @@ impl<S: Clone, K, R> Clone for ApiKeyService<S, K, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            layer: self.layer.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -115,8 +116,10 @@ impl<S: fmt::Debug, K, R> fmt::Debug for ApiKeyService<S, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKeyService")
             .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
+            .field("verifier", &self.shared.verifier)
+            .field("header", &self.shared.config.header)
+            .field("trusted_proxies", &self.shared.config.trusted_proxies)
+            .finish_non_exhaustive()
     }
 }
 
@@ -132,64 +135,102 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody, ResBody, R>;
+    type Future = ResponseFuture<S, K, ReqBody, ResBody, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let key_len = self.layer.verifier.format().key_len();
-        let presented = match presented_key(req.headers_mut(), &self.layer.header, key_len) {
-            Ok(value) => value,
-            Err(refusal) => {
-                return ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal));
+        let shared = &*self.shared;
+        let verifier = &shared.verifier;
+        // Parse once, straight from the header (no copy), and decide what needs no waiting — a
+        // warm key, most refusals — here, without a future; a pending check owns its own copy
+        // of the key.
+        let (check, key_id) = {
+            let key_len = verifier.format().key_len();
+            match presented_key(req.headers_mut(), &shared.config.header, key_len) {
+                Ok(bytes) => {
+                    let check = verifier.check(Some(bytes));
+                    // The key id, for the refusal event only (a warm refusal has no pending
+                    // check to ask).
+                    let key_id = match &check {
+                        Check::Done(Err(r)) if event::enabled(r) => verifier.key_id_of(bytes),
+                        _ => None,
+                    };
+                    (check, key_id)
+                }
+                Err(refusal) => (Check::Done(Err(refusal)), None),
             }
         };
-        // A warm key in a store that answers at once (the in-memory one) is decided here,
-        // without a verification future; `self.inner` is the service `poll_ready` made ready.
-        if let Some(outcome) = self.layer.verifier.verify_now(Some(presented.as_slice())) {
-            return match outcome {
-                Ok(key) => {
-                    req.extensions_mut().insert::<VerifiedKey>(key);
-                    ResponseFuture::calling(self.inner.call(req))
-                }
-                Err(refusal) => ResponseFuture::refused(self.layer.on_refusal.on_refusal(&refusal)),
-            };
-        }
+        let pending = match check {
+            Check::Done(Ok(key)) => {
+                return match admit(&shared.config, &mut req, key) {
+                    Ok(()) => ResponseFuture::calling(self.inner.call(req)),
+                    Err((refusal, key_id)) => ResponseFuture::refused(refuse(
+                        &*shared.on_refusal,
+                        req,
+                        &refusal,
+                        Some(key_id),
+                    )),
+                };
+            }
+            Check::Done(Err(refusal)) => {
+                return ResponseFuture::refused(refuse(&*shared.on_refusal, req, &refusal, key_id));
+            }
+            Check::Pending(pending) => pending,
+        };
+        let key_id = pending.key_id();
         // Call the clone that was made ready, keep the fresh clone for the next request
         // (see "Be careful when cloning inner services" in tower-service).
         let clone = self.inner.clone();
         let inner = mem::replace(&mut self.inner, clone);
-        let verifier: Verifier<K> = self.layer.verifier.clone();
-        let verifying: Verifying = Box::pin(async move {
-            let key = presented.as_slice();
-            verifier.verify(Some(key)).await
-        });
-        ResponseFuture::verifying(verifying, inner, req, Arc::clone(&self.layer.on_refusal))
+        let verifying: Verifying = Box::pin(pending.finish());
+        ResponseFuture::verifying(verifying, inner, req, key_id, Arc::clone(&self.shared))
     }
 }
 
-/// A presented key, copied out of the request (no allocation) and wiped when dropped.
-struct Presented {
-    bytes: Zeroizing<[u8; MAX_KEY_LEN]>,
-    len: usize,
+/// The last steps once the key is accepted: its allow-list against the client address, then
+/// the scopes this layer requires. On success the request carries the [`VerifiedKey`].
+pub(crate) fn admit<B>(
+    config: &Config,
+    req: &mut Request<B>,
+    key: VerifiedKey,
+) -> Result<(), (Refusal, KeyId)> {
+    if key.allowed_ips().is_some()
+        && let Err(refusal) = key.check_ip(client_addr(req, &config.trusted_proxies))
+    {
+        return Err((refusal, key.key_id));
+    }
+    for scope in &config.scopes {
+        if let Err(refusal) = key.require_scope(scope) {
+            return Err((refusal, key.key_id));
+        }
+    }
+    req.extensions_mut().insert::<VerifiedKey>(key);
+    Ok(())
 }
 
-impl Presented {
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
+/// A refused request's answer: the event, then the hook, given the request's parts.
+pub(crate) fn refuse<B, ResBody, R: OnRefusal<ResBody> + ?Sized>(
+    on_refusal: &R,
+    req: Request<B>,
+    refusal: &Refusal,
+    key_id: Option<KeyId>,
+) -> Response<ResBody> {
+    let (parts, _body) = req.into_parts();
+    event::refused(&parts, refusal, key_id);
+    on_refusal.on_refusal(&parts, refusal)
 }
 
 /// The one key value of this request, marked sensitive, or why there is none worth verifying.
 ///
-/// Everything refused here is refused without a verification future and without touching the store.
-fn presented_key(
-    headers: &mut HeaderMap,
+/// Everything refused here is refused without touching the store.
+fn presented_key<'h>(
+    headers: &'h mut HeaderMap,
     name: &HeaderName,
     key_len: usize,
-) -> Result<Presented, Refusal> {
+) -> Result<&'h [u8], Refusal> {
     let Entry::Occupied(mut entry) = headers.entry(name) else {
         return Err(Refusal::Missing);
     };
@@ -203,7 +244,7 @@ fn presented_key(
         // Which one would we pick? Neither: a client sending two keys is confused or probing.
         return Err(Refusal::Invalid(InvalidKey::SeveralValues));
     }
-    let bytes = entry.get().as_bytes();
+    let bytes = entry.into_mut().as_bytes();
     if bytes.is_empty() {
         return Err(Refusal::Missing);
     }
@@ -212,17 +253,8 @@ fn presented_key(
             ParseError::BadLength,
         )));
     }
-    if !bytes.is_ascii() {
-        return Err(Refusal::Invalid(InvalidKey::Malformed(
-            ParseError::BadCharacter,
-        )));
-    }
-    let mut presented = Presented {
-        bytes: Zeroizing::new([0; MAX_KEY_LEN]),
-        len: bytes.len(),
-    };
-    presented.bytes[..bytes.len()].copy_from_slice(bytes);
-    Ok(presented)
+    // Anything but base62 (non-ASCII included) is refused by the parser, offline.
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -244,8 +276,9 @@ mod tests {
         assert_eq!(refusal(&mut h), Some("missing_api_key"));
         h.insert("x-api-key", HeaderValue::from_static("abcdef"));
         assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        // Non-ASCII of the right length reaches the parser, which refuses it (tests/).
         h.insert("x-api-key", HeaderValue::from_bytes(b"ab\xe9de").unwrap());
-        assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        assert_eq!(refusal(&mut h), None);
         h.insert("x-api-key", HeaderValue::from_static("abcde"));
         assert_eq!(refusal(&mut h), None);
         assert!(h["x-api-key"].is_sensitive());

@@ -1,6 +1,10 @@
 //! The layer through a real axum router: every answer of the key probe (`docs/http-api.md`), the
 //! extractor, the refusal hook, overload, odd headers, and revokes racing live traffic.
 
+#[path = "../../idunox-keys/tests/support/key_parser_checks.rs"]
+#[allow(dead_code)]
+mod checks;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -352,14 +356,25 @@ async fn custom_refusal_hook_replaces_the_answer() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     let default = JsonRefusal::new().realm("data-api");
-    let layer = ApiKeyLayer::new(f.verifier.clone()).on_refusal(move |r: &Refusal| {
-        seen.fetch_add(1, Ordering::SeqCst);
-        if matches!(r, Refusal::Revoked) {
-            (StatusCode::FORBIDDEN, format!("nope: {}", r.code())).into_response()
-        } else {
-            default.on_refusal(r)
-        }
-    });
+    let layer = ApiKeyLayer::new(f.verifier.clone()).on_refusal(
+        move |parts: &http::request::Parts, r: &Refusal| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            // The hook sees the request: its path, and its key header, marked sensitive.
+            assert_eq!(parts.uri.path(), PROBE);
+            assert!(
+                parts
+                    .headers
+                    .get_all("x-api-key")
+                    .iter()
+                    .all(HeaderValue::is_sensitive)
+            );
+            if matches!(r, Refusal::Revoked) {
+                (StatusCode::FORBIDDEN, format!("nope: {}", r.code())).into_response()
+            } else {
+                default.on_refusal(parts, r)
+            }
+        },
+    );
     let app = app(layer);
     assert_eq!(probe_with(&app, &key).await.status, StatusCode::OK);
     let a = call(&app, PROBE, &[]).await;
@@ -396,51 +411,30 @@ async fn custom_header_name() {
     assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::OK);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overload_of_cold_verification_answers_503_and_never_hangs() {
-    let f = Fixture::with(|b| b.cold_limit(1));
-    // Keys whose hash is deliberately slow hold the only cold slot for a while.
-    let slow_keys = KeyManager::new(f.store.clone(), f.format.clone())
-        .with_hasher(
-            SecretHasher::new(HashParams {
-                m_cost: 32 * 1024,
-                t_cost: 4,
-                p_cost: 1,
-            })
-            .unwrap(),
-        )
-        .with_clock(f.clock.clone());
+/// The same key id with another (well-formed, checksummed) secret.
+fn with_wrong_secret(format: &KeyFormat, key: &str) -> String {
+    let id = format.parse(key).unwrap().key_id();
+    checks::build_key("idx", "test", id.as_str(), &"W".repeat(32))
+}
+
+#[tokio::test]
+async fn a_key_id_cooling_down_answers_503_with_retry_after() {
+    // One failed argon2 run per minute for a key id, then its cold secrets are refused.
+    let f = Fixture::with(|b| b.failure_budget(1, Duration::minutes(1)));
+    let (key, _) = f.issue().await;
     let app = f.app();
-    let found = tokio::time::timeout(StdDuration::from_secs(60), async {
-        for _ in 0..10 {
-            let slow = slow_keys.create(&f.acme, None, None).await.unwrap();
-            let slow_req = tokio::spawn({
-                let app = app.clone();
-                let slow = slow.api_key.expose_secret().to_owned();
-                async move { probe_with(&app, &slow).await }
-            });
-            // Meanwhile, fresh (cold) keys: one of them, or the slow one, finds the slot taken.
-            while !slow_req.is_finished() {
-                let (fresh, _) = f.issue().await;
-                let a = probe_with(&app, &fresh).await;
-                if a.status == StatusCode::SERVICE_UNAVAILABLE {
-                    slow_req.await.unwrap();
-                    return Some(a);
-                }
-            }
-            let a = slow_req.await.unwrap();
-            if a.status == StatusCode::SERVICE_UNAVAILABLE {
-                return Some(a);
-            }
-        }
-        None
-    })
-    .await
-    .expect("requests hung under overload");
-    let a = found.expect("no 503 while the only cold slot was taken");
+    let wrong = with_wrong_secret(&f.format, &key);
+    assert_refused(&probe_with(&app, &wrong).await, "invalid_api_key");
+    // The right secret is not warm yet: it waits out the minute too.
+    let a = probe_with(&app, &key).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.code(), "service_unavailable");
-    assert_eq!(a.headers["retry-after"], "1");
+    assert_eq!(a.headers["retry-after"], "60");
     assert!(a.headers.get("www-authenticate").is_none());
+    f.clock.advance(Duration::seconds(45));
+    assert_eq!(probe_with(&app, &key).await.headers["retry-after"], "15");
+    f.clock.advance(Duration::seconds(15));
+    assert_eq!(probe_with(&app, &key).await.status, StatusCode::OK);
 }
 
 /// A store whose backend is down.

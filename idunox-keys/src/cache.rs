@@ -1,4 +1,4 @@
-//! The warm-verification cache of `docs/verification.md`.
+//! The warm-verification cache (`docs/verification.md`, "Warm and cold").
 //!
 //! After argon2 accepted a secret for a key id, the cache remembers a keyed digest of
 //! `key_id ‖ secret` — never the secret — so the next verification of that key costs one digest
@@ -10,7 +10,8 @@
 //! prefix construction is a PRF like HMAC (length extension needs variable-length messages and
 //! a published tag; digests never leave the process), at half of HMAC's two compressions. A presented
 //! secret whose digest differs from the remembered one is refused at once, without argon2.
-//! The credential's status is not cached: the verifier reads it fresh every time.
+//! The credential's record is not part of it: the verifier reads it from the store, or from a
+//! record cache that the store's change feed keeps current ([`records`](crate::records)).
 //!
 //! The cache is bounded (entries per shard) and sharded to keep lock hold times short. A key's
 //! secret never changes, so an entry never goes stale; eviction only costs one more argon2 run.
@@ -69,7 +70,8 @@ impl WarmCache {
         })
     }
 
-    fn digest(&self, key_id: &KeyId, secret: &[u8; SECRET_LEN]) -> [u8; 32] {
+    /// The keyed digest of `key_id ‖ secret` this cache compares.
+    pub(crate) fn digest(&self, key_id: &KeyId, secret: &[u8; SECRET_LEN]) -> [u8; 32] {
         let mut h = self.keyed.clone();
         h.update(key_id.as_bytes());
         h.update(secret);
@@ -81,13 +83,13 @@ impl WarmCache {
         &self.shards[usize::from(b[0] ^ b[5] ^ b[11]) % SHARDS]
     }
 
-    /// Compare the presented secret with what is remembered for `key_id`. With `claim_touch`, a
-    /// caller told `touch_due` owns the last-used write (others are not told until the next
-    /// interval); without it the cache only looks.
+    /// Compare the presented secret's [`digest`](Self::digest) with what is remembered for
+    /// `key_id`. With `claim_touch`, a caller told `touch_due` owns the last-used write (others
+    /// are not told until the next interval); without it the cache only looks.
     pub(crate) fn check(
         &self,
         key_id: &KeyId,
-        secret: &[u8; SECRET_LEN],
+        digest: &[u8; 32],
         now: OffsetDateTime,
         touch_every: Duration,
         claim_touch: bool,
@@ -95,14 +97,13 @@ impl WarmCache {
         if self.per_shard == 0 {
             return Warm::Absent;
         }
-        let digest = self.digest(key_id, secret);
         let mut shard = self
             .shard(key_id)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         match shard.get_mut(key_id) {
             None => Warm::Absent,
-            Some(e) if bool::from(e.digest.ct_eq(&digest)) => {
+            Some(e) if bool::from(e.digest.ct_eq(digest)) => {
                 let touch_due = now - e.touched_at >= touch_every;
                 if touch_due && claim_touch {
                     e.touched_at = now;
@@ -113,12 +114,12 @@ impl WarmCache {
         }
     }
 
-    /// Remember that argon2 accepted `secret` for `key_id` (the use is being recorded at `now`).
-    pub(crate) fn remember(&self, key_id: &KeyId, secret: &[u8; SECRET_LEN], now: OffsetDateTime) {
+    /// Remember that argon2 accepted the secret of this `digest` for `key_id` (its use is
+    /// recorded at `now`).
+    pub(crate) fn remember(&self, key_id: &KeyId, digest: [u8; 32], now: OffsetDateTime) {
         if self.per_shard == 0 {
             return;
         }
-        let digest = self.digest(key_id, secret);
         let mut shard = self
             .shard(key_id)
             .lock()
@@ -165,13 +166,13 @@ mod tests {
         let c = WarmCache::new(32).unwrap();
         let now = datetime!(2026-01-01 0:00 UTC);
         let id = KeyId::parse("AAAAAAAAAAAA").unwrap();
-        let s1 = [b'a'; SECRET_LEN];
-        let s2 = [b'b'; SECRET_LEN];
+        let s1 = c.digest(&id, &[b'a'; SECRET_LEN]);
+        let s2 = c.digest(&id, &[b'b'; SECRET_LEN]);
         assert_eq!(
             c.check(&id, &s1, now, Duration::minutes(1), true),
             Warm::Absent
         );
-        c.remember(&id, &s1, now);
+        c.remember(&id, s1, now);
         assert_eq!(
             c.check(&id, &s1, now, Duration::minutes(1), true),
             Warm::Match { touch_due: false }
@@ -191,7 +192,7 @@ mod tests {
         );
         for i in 0..1000 {
             let id = KeyId::parse(&format!("{i:0>12}")).unwrap();
-            c.remember(&id, &s1, now);
+            c.remember(&id, s1, now);
         }
         assert!(c.len() <= 32);
     }

@@ -114,6 +114,9 @@ pub enum HashError {
     Randomness,
     /// The hashing task could not run to completion (its worker thread panicked or was cancelled).
     Interrupted,
+    /// A stored hash asks for more memory, passes or lanes than this process allows (see
+    /// [`budget`](crate::budget)): it is refused unread.
+    ExcessiveParams,
 }
 
 impl fmt::Display for HashError {
@@ -123,6 +126,9 @@ impl fmt::Display for HashError {
             Self::MalformedHash => "the stored hash is not an argon2 PHC string",
             Self::Randomness => "no randomness was available for the salt",
             Self::Interrupted => "the hashing task did not run to completion",
+            Self::ExcessiveParams => {
+                "the stored hash asks for more argon2 memory or time than this process allows"
+            }
         })
     }
 }
@@ -496,17 +502,21 @@ pub enum InvalidKey {
     UnknownKeyId,
     /// The key id exists, the secret does not match.
     WrongSecret,
+    /// The key id exists but its stored hash cannot be used (malformed, or beyond the argon2
+    /// bounds of this process): no secret can match it.
+    UnusableHash,
 }
 
 impl InvalidKey {
     /// A stable snake_case name: the parse error's [`code`](ParseError::code),
-    /// `several_values`, `unknown_key_id` or `wrong_secret`.
+    /// `several_values`, `unknown_key_id`, `wrong_secret` or `unusable_hash`.
     pub const fn code(self) -> &'static str {
         match self {
             Self::Malformed(e) => e.code(),
             Self::SeveralValues => "several_values",
             Self::UnknownKeyId => "unknown_key_id",
             Self::WrongSecret => "wrong_secret",
+            Self::UnusableHash => "unusable_hash",
         }
     }
 }
@@ -585,6 +595,15 @@ impl Refusal {
             Self::Overloaded(o) => Some(o.retry_after()),
             Self::Unavailable(_) => Some(1),
             _ => None,
+        }
+    }
+
+    /// The sentence of the answer's `message`: the [`Display`](fmt::Display) text, except that
+    /// a missing key names the `header` it is read from.
+    pub fn message(&self, header: &str) -> String {
+        match self {
+            Self::Missing => format!("An API key is required in the {} header.", quotable(header)),
+            other => other.to_string(),
         }
     }
 

@@ -3,24 +3,28 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod base62;
-mod blocking;
 pub mod budget;
 mod cache;
 pub mod clock;
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod credential;
 mod error;
+pub mod fairness;
 pub mod feed;
 mod generate;
 pub mod hash;
 pub mod key;
 pub mod lifecycle;
+mod records;
 pub mod restrictions;
 pub mod status;
 pub mod store;
 mod tenant;
 pub mod verify;
 
-pub use budget::{BudgetSettings, HashBudget, Priority};
+pub use budget::{BudgetSettings, BudgetStats, HashBudget, Priority};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::Credential;
 pub use error::{
@@ -35,7 +39,7 @@ pub use restrictions::IpNet;
 pub use status::Status;
 pub use store::{Immediate, KeyStore, LiveLimit, MemoryStore, Patch, Rotation};
 pub use tenant::TenantId;
-pub use verify::{VerifiedKey, Verifier, VerifierBuilder};
+pub use verify::{Check, Pending, VerifiedKey, Verifier, VerifierBuilder, VerifierStats};
 
 /// The `time` crate, whose `OffsetDateTime` and `Duration` this crate's API speaks.
 pub use time;

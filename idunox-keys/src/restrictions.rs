@@ -36,8 +36,96 @@ pub const MAX_SCOPE_LEN: usize = 64;
 /// Whether `addr` is inside one of `list`'s networks (IPv4-mapped IPv6 addresses count as
 /// IPv4). Linear in the list's length: at most [`MAX_ALLOWED_IPS`] comparisons.
 pub fn allows(list: &[IpNet], addr: IpAddr) -> bool {
-    let addr = addr.to_canonical();
-    list.iter().any(|net| net.contains(&addr))
+    // One xor, one mask, one comparison per network: this runs on every request of a key with
+    // an allow-list.
+    match addr.to_canonical() {
+        IpAddr::V4(a) => {
+            let a = u32::from(a);
+            list.iter().any(|net| match net {
+                IpNet::V4(n) => {
+                    let mask = u32::MAX
+                        .checked_shl(32 - u32::from(n.prefix_len()))
+                        .unwrap_or(0);
+                    (a ^ u32::from(n.addr())) & mask == 0
+                }
+                IpNet::V6(_) => false,
+            })
+        }
+        IpAddr::V6(a) => {
+            let a = u128::from(a);
+            list.iter().any(|net| match net {
+                IpNet::V6(n) => {
+                    let mask = u128::MAX
+                        .checked_shl(128 - u32::from(n.prefix_len()))
+                        .unwrap_or(0);
+                    (a ^ u128::from(n.addr())) & mask == 0
+                }
+                IpNet::V4(_) => false,
+            })
+        }
+    }
+}
+
+/// The most `X-Forwarded-For` entries [`client_address`] walks through before it gives up.
+pub const MAX_FORWARDED_HOPS: usize = 32;
+
+/// The client's address: the TCP `peer`, unless the peer is one of the `trusted` proxies; then
+/// the right-most `X-Forwarded-For` entry that is not a trusted proxy (each of `forwarded_for`
+/// is one header line's value, in order; entries are comma-separated, each an IP address,
+/// optionally with a port).
+///
+/// `None` — the address is unknown, and a key with an allow-list is refused — when a trusted
+/// proxy sent no entry that is not itself a trusted proxy (no header, or only proxies: a proxy
+/// that does not say whom it forwards for must not make its own address the client's), when an
+/// entry that has to be read is not an address, or after [`MAX_FORWARDED_HOPS`] entries. (A
+/// caller that needs *some* address, e.g. to throttle, may fall back to the peer.)
+///
+/// ```
+/// use idunox_keys::restrictions::{client_address, parse_allow_list};
+/// let proxies = parse_allow_list(["10.0.0.0/8"])?;
+/// let peer = "10.0.0.5".parse().unwrap();
+/// let xff: [&[u8]; 1] = [b"198.51.100.7, 203.0.113.9, 10.0.0.4"];
+/// // The right-most entry that is not a proxy: 203.0.113.9 (198.51.100.7 could be forged).
+/// assert_eq!(client_address(peer, xff, &proxies), Some("203.0.113.9".parse().unwrap()));
+/// // A peer that is not a trusted proxy is the client, whatever it claims.
+/// let direct = "192.0.2.1".parse().unwrap();
+/// assert_eq!(client_address(direct, xff, &proxies), Some(direct));
+/// # Ok::<(), idunox_keys::ManageError>(())
+/// ```
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded_for: impl IntoIterator<Item = &'a [u8]>,
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
+    let peer = peer.to_canonical();
+    if !allows(trusted, peer) {
+        return Some(peer);
+    }
+    let lines: Vec<&[u8]> = forwarded_for.into_iter().collect();
+    let mut hops = 0;
+    for line in lines.iter().rev() {
+        for entry in line.rsplit(|&b| b == b',') {
+            hops += 1;
+            if hops > MAX_FORWARDED_HOPS {
+                return None;
+            }
+            let addr = parse_forwarded(entry)?;
+            if !allows(trusted, addr) {
+                return Some(addr);
+            }
+        }
+    }
+    None
+}
+
+/// One `X-Forwarded-For` entry: an address, optionally `[v6]:port` or `v4:port`.
+fn parse_forwarded(entry: &[u8]) -> Option<IpAddr> {
+    let text = core::str::from_utf8(entry).ok()?.trim();
+    let addr = text
+        .parse::<IpAddr>()
+        .or_else(|_| text.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+        .ok()?;
+    Some(addr.to_canonical())
 }
 
 /// Parse one allow-list entry: a CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a bare address, which
@@ -161,6 +249,96 @@ mod tests {
         assert!(allows(&list, "192.0.2.9".parse().unwrap()));
         assert!(allows(&list, "::ffff:192.0.2.9".parse().unwrap()));
         assert!(!allows(&list, "192.0.3.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn client_address_follows_only_trusted_proxies() {
+        let proxies = parse_allow_list(["10.0.0.0/8", "::1"]).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = ip("10.1.1.1");
+        let ca = |xff: &[&[u8]]| client_address(proxy, xff.iter().copied(), &proxies);
+        assert_eq!(
+            ca(&[]),
+            None,
+            "a proxy that says nothing vouches for nobody"
+        );
+        assert_eq!(ca(&[b"203.0.113.9"]), Some(ip("203.0.113.9")));
+        // Several header lines read as one list, right to left; spaces and ports are fine.
+        assert_eq!(
+            ca(&[b"192.0.2.1, 203.0.113.9:4711", b" 10.2.2.2 , [::1]:80"]),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(ca(&[b"10.3.3.3, 10.2.2.2"]), None, "only proxies");
+        assert_eq!(
+            ca(&[b"::ffff:198.51.100.1"]),
+            Some(ip("198.51.100.1")),
+            "canonical"
+        );
+        assert_eq!(
+            ca(&[b"203.0.113.9, garbage"]),
+            None,
+            "an unreadable entry to read"
+        );
+        assert_eq!(
+            ca(&[b"garbage, 203.0.113.9"]),
+            Some(ip("203.0.113.9")),
+            "not read"
+        );
+        let long = vec!["10.0.0.1"; MAX_FORWARDED_HOPS + 1].join(",");
+        assert_eq!(ca(&[long.as_bytes()]), None);
+        // An IPv4-mapped peer is its IPv4 address, for the trust check too.
+        assert_eq!(
+            client_address(ip("::ffff:10.1.1.1"), [&b"203.0.113.9"[..]], &proxies),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            client_address(ip("::ffff:192.0.2.1"), [&b"203.0.113.9"[..]], &proxies),
+            Some(ip("192.0.2.1"))
+        );
+    }
+
+    #[test]
+    fn allows_agrees_with_ipnet_contains() {
+        let nets = parse_allow_list([
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "192.0.2.128/25",
+            "203.0.113.7",
+            "::/0",
+            "2001:db8::/32",
+            "2001:db8:1::5",
+            "fe80::/10",
+        ])
+        .unwrap();
+        let addrs = [
+            "10.1.2.3",
+            "11.0.0.1",
+            "192.0.2.127",
+            "192.0.2.128",
+            "192.0.2.255",
+            "203.0.113.7",
+            "203.0.113.8",
+            "::1",
+            "2001:db8::1",
+            "2001:db9::1",
+            "2001:db8:1::5",
+            "2001:db8:1::6",
+            "fe80::1",
+            "fec0::1",
+            "::ffff:10.9.9.9",
+            "0.0.0.0",
+            "255.255.255.255",
+        ];
+        for net in &nets {
+            for a in addrs {
+                let a: IpAddr = a.parse().unwrap();
+                assert_eq!(
+                    allows(std::slice::from_ref(net), a),
+                    net.contains(&a.to_canonical()),
+                    "{net} {a}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!
 //! Records are handed out shared ([`Arc<Credential>`]): the verification path never copies one.
 //! A store that can tell verifiers about committed changes offers a
-//! [`ChangeFeed`](crate::feed::ChangeFeed) ([`KeyStore::feed`]); verifiers may then cache whole
+//! [`ChangeFeed`] ([`KeyStore::feed`]); verifiers may then cache whole
 //! records for a bounded time (`docs/verification.md`).
 //!
 //! The conformance suite (`idunox_keys::conformance`, feature `conformance`) checks every rule

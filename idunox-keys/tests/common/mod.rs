@@ -163,3 +163,184 @@ impl KeyStore for ProbeStore {
         self.inner.touch(used);
     }
 }
+
+/// Every [`ChangeFeed`] on one [`MemoryStore`] backing: what a database's notifications are to
+/// the stores of several processes.
+#[derive(Clone, Default)]
+pub(crate) struct Bus(Arc<Mutex<Vec<idunox_keys::ChangeFeed>>>);
+
+impl Bus {
+    fn publish(&self, ids: &[KeyId]) {
+        for feed in self.0.lock().unwrap().iter() {
+            feed.changed(ids);
+        }
+    }
+
+    /// Confirm every feed fresh as of now (every change is published synchronously).
+    pub(crate) fn confirm_all(&self) {
+        let now = std::time::Instant::now();
+        for feed in self.0.lock().unwrap().iter() {
+            feed.confirm(now);
+        }
+    }
+}
+
+/// A [`KeyStore`] with a change feed over a shared [`MemoryStore`], like a database store: it
+/// never answers `find_now`, counts `find`s, can be taken down, and publishes every change it
+/// makes to every feed on its [`Bus`] (its own included) right after making it. Freshness is the
+/// test's to confirm ([`ChangeFeed::confirm`] on [`feed`](KeyStore::feed), or
+/// [`Bus::confirm_all`]).
+#[derive(Clone)]
+pub(crate) struct FeedStore {
+    pub(crate) inner: Arc<MemoryStore>,
+    pub(crate) feed: idunox_keys::ChangeFeed,
+    pub(crate) bus: Bus,
+    pub(crate) finds: Arc<AtomicUsize>,
+    pub(crate) down: Arc<std::sync::atomic::AtomicBool>,
+    /// When set, this kind of change is not published (a broken store).
+    pub(crate) drop_revokes: bool,
+    /// When set, every `find` publishes a change of the id it reads while reading (a change
+    /// committed elsewhere during the read).
+    pub(crate) race_finds: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FeedStore {
+    /// A store with its own feed on `inner`, joining `bus`.
+    pub(crate) fn on(inner: Arc<MemoryStore>, bus: &Bus) -> Self {
+        let feed = idunox_keys::ChangeFeed::new();
+        bus.0.lock().unwrap().push(feed.clone());
+        Self {
+            inner,
+            feed,
+            bus: bus.clone(),
+            finds: Arc::default(),
+            down: Arc::default(),
+            drop_revokes: false,
+            race_finds: Arc::default(),
+        }
+    }
+
+    pub(crate) fn finds(&self) -> usize {
+        self.finds.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn check_up(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::backend("the test took the store down"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl KeyStore for FeedStore {
+    async fn insert(
+        &self,
+        credential: Credential,
+        limit: Option<LiveLimit>,
+    ) -> Result<(), StoreError> {
+        self.check_up()?;
+        let id = credential.key_id;
+        self.inner.insert(credential, limit).await?;
+        self.bus.publish(&[id]);
+        Ok(())
+    }
+
+    async fn find(&self, key_id: &KeyId) -> Result<Option<Arc<Credential>>, StoreError> {
+        self.finds.fetch_add(1, Ordering::SeqCst);
+        self.check_up()?;
+        let found = self.inner.find(key_id).await;
+        if self.race_finds.load(Ordering::SeqCst) {
+            self.bus.publish(&[*key_id]);
+        }
+        found
+    }
+
+    async fn list(&self, tenant_id: &TenantId) -> Result<Vec<Arc<Credential>>, StoreError> {
+        self.check_up()?;
+        self.inner.list(tenant_id).await
+    }
+
+    async fn count_live(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.check_up()?;
+        self.inner.count_live(tenant_id, now).await
+    }
+
+    async fn rotate(&self, rotation: Rotation) -> Result<(), StoreError> {
+        self.check_up()?;
+        let ids = [rotation.predecessor, rotation.successor.key_id];
+        self.inner.rotate(rotation).await?;
+        self.bus.publish(&ids);
+        Ok(())
+    }
+
+    async fn revoke(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Credential>, StoreError> {
+        self.check_up()?;
+        let c = self.inner.revoke(tenant_id, key_id, now).await?;
+        if !self.drop_revokes {
+            self.bus.publish(&[*key_id]);
+        }
+        Ok(c)
+    }
+
+    async fn update(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &KeyId,
+        patch: &Patch,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Credential>, StoreError> {
+        self.check_up()?;
+        let c = self.inner.update(tenant_id, key_id, patch, now).await?;
+        self.bus.publish(&[*key_id]);
+        Ok(c)
+    }
+
+    async fn revoke_all(
+        &self,
+        tenant_id: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.check_up()?;
+        let ids = self.inner.revoke_all(tenant_id, now).await?;
+        if !self.drop_revokes {
+            self.bus.publish(&ids);
+        }
+        Ok(ids)
+    }
+
+    async fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old_hash: &str,
+        new_hash: String,
+    ) -> Result<bool, StoreError> {
+        self.check_up()?;
+        let replaced = self.inner.replace_hash(key_id, old_hash, new_hash).await?;
+        if replaced {
+            self.bus.publish(&[*key_id]);
+        }
+        Ok(replaced)
+    }
+
+    fn touch(&self, used: &[(KeyId, OffsetDateTime)]) {
+        self.inner.touch(used);
+    }
+
+    fn feed(&self) -> Option<&idunox_keys::ChangeFeed> {
+        Some(&self.feed)
+    }
+}
