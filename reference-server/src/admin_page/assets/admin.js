@@ -5,7 +5,8 @@
 //
 // The console's own modules: admin-api (the staff API), admin-session (sign-in with TOTP,
 // expiry, re-authentication, sign-out), admin-state, router (views by address), tenants,
-// tenant-view, user-actions, key-search, key-changes (revoke, restrict), audit-view. Shared with
+// tenant-view, user-actions, key-search (with key-lookup-fallback for a server without the key
+// list), key-changes (revoke, restrict), audit-view. Shared with
 // the portal and served from its assets: http, dom, format, time-zone, theme, notify, dialogs,
 // account-menu, session-common, secret-dialog, credential, audit.
 
