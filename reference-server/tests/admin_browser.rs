@@ -344,6 +344,64 @@ fn sign_in_with_totp_find_a_key_by_id_revoke_it_and_the_probe_refuses_it() {
     );
 }
 
+#[test]
+#[ignore = "needs PATCH /v1/admin/credentials/<id> and allow-list enforcement (branch keys)"]
+fn restrict_a_key_name_and_allowed_addresses_on_the_partners_behalf() {
+    browser_test(
+        "admin_edit",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            let token = page.api.token();
+            let (credential, key) = page.api.create_key(&token, "Old name", 365);
+            let id = credential["id"].as_str().expect("id").to_owned();
+            let staff = page.add_staff("ops@idunox.example");
+            page.sign_in_staff(&staff).await;
+            page.goto(&format!("/admin#/keys?q={id}")).await;
+            wait_key_rows(&page, &[&id]).await;
+            let row = format!("#keys-body tr[data-id=\"{id}\"]");
+
+            page.click(&format!("{row} button[data-action=edit]")).await;
+            page.wait_visible("#edit-dialog").await;
+            assert_eq!(page.focused_id().await, "edit-name");
+            assert_eq!(page.value("#edit-name").await, "Old name");
+            page.fill("#edit-name", "Warehouse scanner (dock 4)").await;
+            page.click("#edit-ips-only").await;
+            // A malformed block is refused by the server, on its field.
+            page.fill("#edit-ips", "10.0.0.1/33").await;
+            page.click("#edit-submit").await;
+            page.wait_until(
+                "the address field is marked invalid",
+                "return document.getElementById('edit-ips').getAttribute('aria-invalid') === 'true';",
+                vec![],
+            )
+            .await;
+            page.fill("#edit-ips", "203.0.113.0/24").await;
+            page.click("#edit-submit").await;
+            page.wait_dialog_closed("edit-dialog").await;
+            page.wait_text(&format!("{row} .key-name"), "Warehouse scanner (dock 4)")
+                .await;
+            page.wait_text(&format!("{row} .col-limits"), "1 address block")
+                .await;
+            assert!(page.has_focus(&row).await);
+            page.wait_text("#status", "updated").await;
+            assert_eq!(
+                page.api.probe(&key),
+                (403, Some("ip_not_allowed".to_owned())),
+                "the loopback client is outside the allow-list now"
+            );
+
+            // Any address again: the key works from here.
+            page.click(&format!("{row} button[data-action=edit]")).await;
+            page.click("#edit-ips-any").await;
+            page.click("#edit-submit").await;
+            page.wait_dialog_closed("edit-dialog").await;
+            page.wait_text(&format!("{row} .col-limits"), "None").await;
+            assert_eq!(page.api.probe(&key).0, 200);
+        },
+    );
+}
+
 // ------------------------------------------------------------------ provisioning
 
 #[test]
