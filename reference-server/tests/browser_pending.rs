@@ -5,7 +5,9 @@
 //! sign-out ending the token on the server (`POST /v1/partner/auth/logout`).
 //!
 //! The page already speaks these routes; once the server answers them, remove the `#[ignore]`
-//! attributes. Same harness and rules as `browser.rs`.
+//! attributes (password change, sign-out and the forced change now run: the server answers
+//! them, and staff provision users through the admin API). Same harness and rules as
+//! `browser.rs`.
 
 #[allow(dead_code, unreachable_pub)]
 mod browser_support;
@@ -65,7 +67,6 @@ fn rename_a_key_in_place() {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn change_password_with_strength_feedback() {
     browser_test(
         "pending_password",
@@ -124,7 +125,6 @@ fn change_password_with_strength_feedback() {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn sign_out_ends_the_token_on_the_server() {
     browser_test(
         "pending_logout",
@@ -181,7 +181,6 @@ async fn user_with_one_time_password(page: &Page) -> (String, String) {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn forced_password_change_after_a_one_time_password() {
     browser_test(
         "pending_forced",
