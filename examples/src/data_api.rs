@@ -12,7 +12,11 @@
 //! a [`KeyStore`] (to look keys up) and a [`TenantDirectory`] (to name tenants), both generic.
 //!
 //! - With `--database-url` (or `IDUNOX_DATABASE_URL`) it reads the portal's own database,
-//!   SQLite or PostgreSQL, through [`SqlKeyStore`]. The portal's scope catalogue must name
+//!   SQLite or PostgreSQL, through [`SqlKeyStore`]. It never creates a database (a mistyped
+//!   SQLite path is an error naming it; `--read-only` opens SQLite read-only), refuses to start
+//!   on one without the portal's schema, saying why, and follows the database's change feed: warm
+//!   keys need no database round trip, and a revoke in the portal is refused here within
+//!   `--max-staleness-ms` (in milliseconds, in practice). The portal's scope catalogue must name
 //!   `orders:read` and `orders:write` for keys restricted to them.
 //! - Without it, it runs on a [`MemoryStore`] and, at start, issues two demo keys and prints them
 //!   once — one that may read and write orders from anywhere, one that may only read them and
@@ -87,6 +91,9 @@ struct Args {
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "IDUNOX_DB_CONNECT_TIMEOUT", default_value_t = 5)]
     connect_timeout: u64,
+    /// Open a SQLite database read-only: keys are verified, last use is not recorded.
+    #[arg(long, env = "IDUNOX_DB_READ_ONLY")]
+    read_only: bool,
     /// Serve the same routes with no key check (a benchmark baseline for `/v1/ping`; routes
     /// that read the verified key answer 500 then; never in production).
     #[arg(long)]
@@ -424,24 +431,37 @@ async fn run_on_database(
         connect_timeout: Duration::from_secs(args.connect_timeout),
         ..defaults
     };
-    let pool = idunox_keys_sqlx::connect(url, &settings)
+    // A SQLite file must exist already: a mistyped path is an error naming it, never a new
+    // empty database. `--read-only` opens it read-only (and records no last use).
+    let pool = if args.read_only {
+        idunox_keys_sqlx::connect_read_only(url, &settings).await
+    } else {
+        idunox_keys_sqlx::connect_existing(url, &settings).await
+    }
+    .map_err(|e| format!("cannot open the database: {}", error_chain(&e)))?;
+    // The key store's schema, checked with a sentence that says what is wrong.
+    idunox_keys_sqlx::check_schema(&pool)
         .await
-        .map_err(|e| format!("cannot open the database: {}", error_chain(&e)))?;
-    // The portal owns the schema; refuse to start on a database it has never set up.
-    idunox_keys_sqlx::sqlx::query(
-        "SELECT c.key_id, t.name FROM credentials c, tenants t WHERE 1 = 0",
-    )
-    .fetch_optional(&pool)
-    .await
-    .map_err(|e| {
-        format!(
-            "the database has no portal schema ({}): start the reference-server on it once \
-                 (or run `reference-server tenant add …`), which applies it",
-            error_chain(&e)
-        )
-    })?;
+        .map_err(|e| error_chain(&e))?;
+    // The portal's own table this service reads.
+    idunox_keys_sqlx::sqlx::query("SELECT name FROM tenants WHERE 1 = 0")
+        .fetch_optional(&pool)
+        .await
+        .map_err(|e| {
+            format!(
+                "no tenants table ({}): is this the portal's database? start the \
+                 reference-server on it once, which applies its migrations",
+                error_chain(&e)
+            )
+        })?;
     let tenants = PortalTenants(pool.clone());
-    let store = SqlKeyStore::new(pool);
+    // With a change feed the verifier caches whole records, trusted for --max-staleness-ms.
+    let store = if guard.max_staleness.is_zero() {
+        SqlKeyStore::new(pool)
+    } else {
+        let feed = idunox_keys_sqlx::FeedSettings::for_max_staleness(guard.max_staleness);
+        SqlKeyStore::with_feed(pool, feed).map_err(|e| e.to_string())?
+    };
     let app = if args.no_auth {
         routes(tenants)
     } else {

@@ -1,9 +1,9 @@
 //! Two `reference-server` processes and the `data-api` example on one PostgreSQL database:
-//! what one process writes, every process sees on the very next request.
+//! what one process writes, every process sees within the staleness bound (the data API caches
+//! records and follows the database's change feed: milliseconds in practice, 1 s at most).
 //!
 //! Provisioned through the server's CLI; a key is created on A, probed through the example,
-//! rotated on B, revoked on A — and after each step all three agree at once (no cache to wait
-//! for). Then 32 concurrent rotations of one key, half to A and half to B, leave exactly one
+//! rotated on B, revoked on A — and after each step all three agree. Then 32 concurrent rotations of one key, half to A and half to B, leave exactly one
 //! 201 and one successor. PostgreSQL is test-support's shared throwaway cluster (or
 //! `IDUNOX_TEST_POSTGRES_URL`); without it the test is skipped, except under `CI=true`.
 #![allow(missing_docs)]
@@ -14,8 +14,20 @@ use std::sync::{Arc, Barrier};
 
 use common::{Proc, agent, create, list, login, probe, revoke, rotate};
 
+/// Retry `check` until it holds, for at most the default staleness bound (1 s) and a margin.
+fn within_staleness_bound(mut check: impl FnMut() -> Result<(), String>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(e) if std::time::Instant::now() > deadline => panic!("{e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+}
+
 #[test]
-fn two_servers_and_the_data_api_agree_at_once() {
+fn two_servers_and_the_data_api_agree() {
     let Some(url) = common::postgres_database() else {
         return;
     };
@@ -58,35 +70,34 @@ fn two_servers_and_the_data_api_agree_at_once() {
         serde_json::Value::Null
     );
 
-    // Rotate on B: at once, the old key is in grace and the new one active, everywhere.
+    // Rotate on B: the old key is in grace and the new one active, everywhere.
     let r = rotate(&http, &b, &token, &id1).unwrap();
     assert_eq!(r.status, 201, "{}", r.body);
     let id2 = r.body["credential"]["id"].as_str().unwrap().to_owned();
     let key2 = r.body["api_key"].as_str().unwrap().to_owned();
     for p in all {
-        let old = probe(&http, p, &key1).unwrap();
-        assert_eq!(
-            old.body["credential"]["status"], "grace",
-            "{} {}",
-            p.name, old.body
-        );
-        let new = probe(&http, p, &key2).unwrap();
-        assert_eq!(
-            new.body["credential"]["status"], "active",
-            "{} {}",
-            p.name, new.body
-        );
+        within_staleness_bound(|| {
+            let old = probe(&http, p, &key1).unwrap();
+            let new = probe(&http, p, &key2).unwrap();
+            (old.body["credential"]["status"] == "grace"
+                && new.body["credential"]["status"] == "active")
+                .then_some(())
+                .ok_or_else(|| format!("{} {} {}", p.name, old.body, new.body))
+        });
     }
     // A second rotation of the same key, now on A, is a conflict.
     assert_eq!(rotate(&http, &a, &token, &id1).unwrap().status, 409);
 
-    // Revoke on A: the very next request is refused everywhere, warm caches included.
+    // Revoke on A: refused everywhere, warm caches included.
     let r = revoke(&http, &a, &token, &id2);
     assert_eq!(r.status, 200, "{}", r.body);
     for p in all {
-        let r = probe(&http, p, &key2).unwrap();
-        assert_eq!(r.status, 401, "{} {}", p.name, r.body);
-        assert!(r.is_envelope("api_key_revoked"), "{} {}", p.name, r.body);
+        within_staleness_bound(|| {
+            let r = probe(&http, p, &key2).unwrap();
+            (r.status == 401 && r.is_envelope("api_key_revoked"))
+                .then_some(())
+                .ok_or_else(|| format!("{} {} {}", p.name, r.status, r.body))
+        });
         assert_eq!(
             probe(&http, p, &key1).unwrap().status,
             200,

@@ -1,7 +1,7 @@
 //! `data-api --database-url` on a SQLite file the way the portal leaves it: keys issued into the
-//! database are verified, tenant names come from the `tenants` table, a revoke is refused on
-//! the very next request, `--no-auth` serves the same routes unchecked, and a database without
-//! the portal's schema is refused at start.
+//! database are verified, tenant names come from the `tenants` table, a revoke is refused as
+//! soon as the change feed carries it, `--no-auth` serves the same routes unchecked, and a
+//! mistyped path or a database without the portal's schema is refused at start, saying why.
 #![allow(missing_docs)]
 
 use std::process::{Command, Stdio};
@@ -79,24 +79,50 @@ fn data_api_verifies_the_portal_database() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body["tenant"], serde_json::Value::Null);
 
-    // Revoked in the database: refused on the very next request, warm cache or not.
+    // Revoked in the database by another process: refused once the data API's change feed has
+    // passed the revoke (milliseconds; never later than its max staleness, 1 s by default).
     rt.block_on(keys.revoke(&tenant, &issued.credential.key_id))
         .unwrap();
-    let r = probe(&http, &api, key).unwrap();
+    let revoked = std::time::Instant::now();
+    let r = loop {
+        let r = probe(&http, &api, key).unwrap();
+        if r.status != 200 || revoked.elapsed() > std::time::Duration::from_secs(2) {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(r.is_envelope("api_key_revoked"), "{}", r.body);
 }
 
+/// Start-up refusals say what is wrong: a mistyped SQLite path (and no file is created), a
+/// database without the portal's schema.
 #[test]
-fn a_database_without_the_portal_schema_is_refused_at_start() {
+fn a_wrong_database_is_refused_at_start_saying_why() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("empty.sqlite").display());
-    let out = Command::new(env!("CARGO_BIN_EXE_data-api"))
-        .args(["--port", "0", "--database-url", &url])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no portal schema"), "{stderr}");
+    let start = |url: &str, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_data-api"))
+            .args(["--port", "0", "--database-url", url])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = dir.path().join("portl.sqlite");
+    let url = format!("sqlite://{}", missing.display());
+    for extra in [&[][..], &["--read-only"][..]] {
+        let stderr = start(&url, extra);
+        assert!(stderr.contains("no SQLite database at"), "{stderr}");
+        assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+        assert!(!missing.exists(), "no file created");
+    }
+    let empty = dir.path().join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    let stderr = start(&format!("sqlite://{}", empty.display()), &[]);
+    assert!(
+        stderr.contains("no credentials table: is this the portal's database?"),
+        "{stderr}"
+    );
 }

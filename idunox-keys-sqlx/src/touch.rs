@@ -16,13 +16,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use idunox_keys::{KeyId, StoreError};
+use idunox_keys::{Credential, KeyId, StoreError};
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::portable::Args;
-use crate::store::backend;
+use crate::sql::backend;
 
 /// Keys per `UPDATE` statement: 2 arguments each, far below SQLite's and PostgreSQL's limits.
 const KEYS_PER_STATEMENT: usize = 200;
@@ -130,6 +130,14 @@ impl Touches {
                 *stored = Some(*at);
             }
         }
+    }
+
+    /// A row of [`columns`](crate::sql) as a shared record, with this process's buffered last
+    /// use laid over it (every record this store hands out goes through here).
+    pub(crate) fn record(&self, row: &sqlx::any::AnyRow) -> Result<Arc<Credential>, StoreError> {
+        let mut c = crate::sql::credential_from_row(row)?;
+        self.overlay(&c.key_id, &mut c.last_used_at);
+        Ok(Arc::new(c))
     }
 
     /// Whether the buffer should be written now, and else how long until it should.
