@@ -8,6 +8,7 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 
+pub mod admin_page;
 pub mod auth;
 pub mod catchers;
 pub mod cli;
@@ -30,7 +31,7 @@ pub mod state;
 /// migrations, the application state (configuration checked here: a `jwt_secret` under 32 bytes
 /// refuses to start), the API routes, the routing around them (415 gate, 405/404 fallbacks), the
 /// `/v1` JSON catcher, security headers and access log, the portal page, the API reference page
-/// at `/docs`, and the upkeep task.
+/// at `/docs`, the staff console page at `/admin`, and the upkeep task.
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
     sqlx::any::install_default_drivers();
     rocket::custom(config::normalize_figment(figment))
@@ -45,5 +46,6 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
         .attach(headers::stage())
         .attach(portal::stage())
         .attach(docs_page::stage())
+        .attach(admin_page::stage())
         .attach(maintenance::stage())
 }
