@@ -7,6 +7,7 @@ use idunox_keys::Clock;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+pub mod admin_page;
 pub mod auth;
 pub mod catchers;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod docs_page;
 pub mod error;
 pub mod guards;
 pub mod headers;
+pub mod keys;
 pub mod maintenance;
 pub mod observe;
 pub mod portal;
@@ -26,12 +28,12 @@ pub mod state;
 /// Assemble the server from a configuration figment (usually [`config::figment`]) and a clock
 /// (the system clock in production, a `ManualClock` in tests).
 ///
-/// Stages, in order: the SQLite file (created private), the database pool (`rocket_db_pools`),
+/// Stages, in order: the SQLite file (created private), the database pool ([`db::pool`]),
 /// migrations, the application state (configuration checked here: a `jwt_secret` under 32 bytes
 /// refuses to start), the API routes, the routing around them (415 gate, 405/404 fallbacks), the
 /// `/v1` JSON catcher, security headers, operations (`/healthz`, `/readyz`, `/metrics`, the
-/// request log, see [`observe`]), the portal page, the API reference page at `/docs`, and the
-/// upkeep task.
+/// request log, see [`observe`]), the portal page, the API reference page at `/docs`, the staff
+/// console page at `/admin`, and the upkeep task.
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
     sqlx::any::install_default_drivers();
     rocket::custom(config::normalize_figment(figment))
@@ -47,5 +49,6 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Rocket<Build> {
         .attach(observe::stage())
         .attach(portal::stage())
         .attach(docs_page::stage())
+        .attach(admin_page::stage())
         .attach(maintenance::stage())
 }

@@ -22,26 +22,6 @@ use time::format_description::well_known::Rfc3339;
 /// A key name that would run script if it were ever inserted as HTML.
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 
-/// Every ES module of the page: each is served, and each is free of HTML sinks.
-const PORTAL_MODULES: [&str; 16] = [
-    "app.js",
-    "api.js",
-    "session.js",
-    "key-list.js",
-    "list-fallback.js",
-    "key-actions.js",
-    "secret-dialog.js",
-    "password.js",
-    "dialogs.js",
-    "theme.js",
-    "config.js",
-    "notify.js",
-    "credential.js",
-    "format.js",
-    "dom.js",
-    "state.js",
-];
-
 fn escape() -> char {
     Key::Escape.into()
 }
@@ -108,104 +88,9 @@ fn portal_is_served_with_strict_headers_and_no_inline_code() {
     assert_eq!(root.status(), 303);
     assert_eq!(root.header("Location"), Some("/partner"));
 
-    let page = agent
-        .get(&format!("{base}/partner"))
-        .call()
-        .expect("GET /partner");
-    assert_eq!(page.status(), 200);
-    assert_eq!(page.header("Cache-Control"), Some("no-store"));
-    assert!(
-        page.header("Content-Type")
-            .is_some_and(|t| t.starts_with("text/html"))
-    );
-    let csp = page
-        .header("Content-Security-Policy")
-        .expect("a CSP on the page")
-        .to_owned();
-    for directive in [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ] {
-        assert!(csp.contains(directive), "CSP lacks {directive}: {csp}");
-    }
-    assert!(!csp.contains("unsafe"), "CSP allows unsafe code: {csp}");
-    let html = page.into_string().expect("page body");
-    let lower = html.to_lowercase();
-    assert!(
-        !lower.contains("style="),
-        "inline style attribute in the page"
-    );
-    assert!(!lower.contains("<style"), "inline <style> in the page");
-    assert!(
-        !lower.contains("javascript:"),
-        "javascript: URL in the page"
-    );
-    for (i, _) in lower.match_indices(" on") {
-        let rest = &lower[i + 3..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .collect();
-        assert!(
-            name.is_empty() || !rest[name.len()..].starts_with('='),
-            "inline event handler on{name}= in the page"
-        );
-    }
-    let scripts: Vec<&str> = lower.split("<script").skip(1).collect();
-    assert!(!scripts.is_empty(), "the page loads its module");
-    for script in scripts {
-        let (tag, body) = script.split_once('>').expect("a closed script tag");
-        assert!(
-            tag.contains("type=\"module\"") && tag.contains("src=\"/partner/assets/"),
-            "a script that is not an external module: <script{tag}>"
-        );
-        assert!(body.starts_with("</script"), "an inline script body");
-    }
+    let assets: Vec<&str> = reference_server::portal::asset_names().collect();
+    browser_support::assert_strict_page(base, "/partner", &assets);
 
-    let mut assets = vec![("app.css", "text/css"), ("logo.svg", "image/svg+xml")];
-    for module in PORTAL_MODULES {
-        assets.push((module, "text/javascript"));
-    }
-    for (file, content_type) in assets {
-        let asset = agent
-            .get(&format!("{base}/partner/assets/{file}"))
-            .call()
-            .unwrap_or_else(|e| panic!("GET {file}: {e}"));
-        assert!(
-            asset
-                .header("Content-Type")
-                .is_some_and(|t| t.starts_with(content_type)),
-            "{file} served as {:?}",
-            asset.header("Content-Type")
-        );
-        assert_eq!(asset.header("Cache-Control"), Some("no-store"), "{file}");
-        let body = asset.into_string().expect("asset body");
-        if file.ends_with(".js") {
-            for sink in [
-                "innerHTML",
-                "outerHTML",
-                "insertAdjacentHTML",
-                "document.write",
-                "eval(",
-                "new Function",
-            ] {
-                assert!(!body.contains(sink), "{file} uses {sink}");
-            }
-        }
-    }
-
-    match agent.get(&format!("{base}/partner/assets/nope.js")).call() {
-        Err(ureq::Error::Status(404, r)) => {
-            assert!(
-                r.header("Content-Type")
-                    .is_some_and(|t| t.starts_with("text/html"))
-            );
-        }
-        other => panic!("an unknown asset answered {other:?}"),
-    }
     match agent.get(&format!("{base}/v1/nope")).call() {
         Err(ureq::Error::Status(404, r)) => {
             let body: Value = r.into_json().expect("a JSON error under /v1");
@@ -1695,22 +1580,6 @@ fn long_names_wrap_or_truncate_and_times_name_their_zone() {
 
 // ------------------------------------------------------------------ small screens (item 8)
 
-async fn small_targets(page: &Page) -> Vec<Value> {
-    page.js(
-        "return [...document.querySelectorAll('button, select, a.button, a.nav-link, input[type=search]')] \
-           .filter(e => e.getClientRects().length && !e.closest('[hidden]') \
-             && !(e.closest('dialog') && !e.closest('dialog').open)) \
-           .map(e => { const r = e.getBoundingClientRect(); \
-             return { el: e.id || e.textContent.trim(), w: Math.round(r.width), h: Math.round(r.height) }; }) \
-           .filter(t => t.w < 44 || t.h < 44);",
-        vec![],
-    )
-    .await
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
-}
-
 async fn header_rows(page: &Page) -> Value {
     page.js(
         "const inner = document.querySelector('.topbar-inner'); \
@@ -1749,7 +1618,7 @@ fn small_screens_one_line_header_and_44px_targets() {
                 "no sideways scrolling: {header}"
             );
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "targets under 44 px"
             );
@@ -1769,7 +1638,7 @@ fn small_screens_one_line_header_and_44px_targets() {
                 "no sideways scrolling: {header}"
             );
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "targets under 44 px"
             );
@@ -1777,7 +1646,7 @@ fn small_screens_one_line_header_and_44px_targets() {
             page.click("#account-button").await;
             page.wait_visible("#account-menu").await;
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "menu targets"
             );
@@ -1787,7 +1656,7 @@ fn small_screens_one_line_header_and_44px_targets() {
                 .await;
             page.wait_visible("#rotate-dialog").await;
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "rotate dialog targets"
             );
@@ -1797,7 +1666,7 @@ fn small_screens_one_line_header_and_44px_targets() {
 
             create_through_ui(&page, "Phone-sized", None).await;
             assert_eq!(
-                small_targets(&page).await,
+                page.small_targets().await,
                 Vec::<Value>::new(),
                 "key dialog targets"
             );
@@ -1908,6 +1777,92 @@ fn outage_keeps_the_stale_list_with_a_retry() {
     );
 }
 
+// ------------------------------------------------------------------ activity
+
+#[test]
+fn activity_lists_the_trail_newest_first_a_page_at_a_time_at_its_own_address() {
+    browser_test(
+        "activity",
+        ServerOptions::default(),
+        BrowserOptions::default(),
+        |page| async move {
+            let token = page.api.token();
+            let mut ids = Vec::new();
+            for i in 0..26 {
+                let (credential, _) = page.api.create_key(&token, &format!("Service {i}"), 365);
+                ids.push(credential["id"].as_str().expect("id").to_owned());
+            }
+            for id in &ids {
+                page.api.revoke_key(&token, id);
+            }
+            page.sign_in().await;
+            assert_eq!(
+                page.js_string(
+                    "return document.getElementById('nav-keys').getAttribute('aria-current');",
+                    vec![]
+                )
+                .await,
+                "page"
+            );
+
+            page.click("#nav-activity").await;
+            page.wait_visible("#activity-panel").await;
+            assert!(!page.visible("#keys-view").await);
+            assert_eq!(page.focused_id().await, "activity-title");
+            assert_eq!(
+                page.js_string("return location.hash;", vec![]).await,
+                "#activity"
+            );
+
+            // Newest first: the sign-in just made, then the revocations, each naming its key
+            // and who did it.
+            let rows = page
+                .js(
+                    "return [...document.querySelectorAll('#activity-body tr')].map(r => ({ \
+                       action: r.dataset.action, \
+                       label: r.querySelector('.action-label').textContent, \
+                       actor: r.querySelector('.actor').dataset.actor, \
+                       who: r.querySelector('.actor').textContent, \
+                       key: r.querySelector('.col-key').textContent }));",
+                    vec![],
+                )
+                .await;
+            let rows = rows.as_array().expect("rows");
+            assert_eq!(rows.len(), 50, "a page of 50");
+            assert_eq!(rows[0]["action"], json!("login.succeeded"));
+            assert_eq!(rows[0]["label"], json!("Signed in"));
+            let revoked = &rows[1];
+            assert_eq!(revoked["action"], json!("credential.revoked"));
+            assert_eq!(revoked["label"], json!("Key revoked"));
+            assert_eq!(revoked["actor"], json!("user"));
+            assert_eq!(revoked["who"], json!(EMAIL));
+            assert_eq!(revoked["key"], json!(ids[25]));
+
+            // Older entries on the next page, and back.
+            page.wait_visible("#activity-pager").await;
+            page.click("#activity-older").await;
+            page.wait_text("#activity-pager-text", "Entries 51–").await;
+            page.wait_until(
+                "the oldest entries are listed",
+                "return [...document.querySelectorAll('#activity-body tr')] \
+                   .some(r => r.dataset.action === 'credential.created');",
+                vec![],
+            )
+            .await;
+            page.click("#activity-newer").await;
+            page.wait_text("#activity-pager-text", "Entries 1–50").await;
+
+            // Back returns to the keys; the address brings Activity back after a reload.
+            page.client.back().await.expect("back");
+            page.wait_visible("#keys-view").await;
+            assert!(!page.visible("#activity-view").await);
+            page.goto("/partner#activity").await;
+            page.wait_visible("#activity-panel").await;
+            assert!(!page.visible("#keys-view").await);
+        },
+    );
+}
+
 // ------------------------------------------------------------------ accessibility
 
 /// Opens every view and dialog of the page in turn and runs axe-core on each.
@@ -1987,6 +1942,12 @@ async fn check_every_view(page: &Page, label: &str) {
     page.fill("#session-password", PASSWORD).await;
     page.click("#session-submit").await;
     page.wait_dialog_closed("session-dialog").await;
+
+    page.click("#nav-activity").await;
+    page.wait_visible("#activity-panel").await;
+    check("activity").await;
+    page.click("#nav-keys").await;
+    wait_row_count(page, 25).await;
 
     page.fill("#key-search", "nothing matches this").await;
     page.wait_visible("#keys-nomatch").await;

@@ -5,7 +5,9 @@
 //! sign-out ending the token on the server (`POST /v1/partner/auth/logout`).
 //!
 //! The page already speaks these routes; once the server answers them, remove the `#[ignore]`
-//! attributes. Same harness and rules as `browser.rs`.
+//! attributes (password change, sign-out and the forced change now run: the server answers
+//! them, and staff provision users through the admin API). Same harness and rules as
+//! `browser.rs`.
 
 #[allow(dead_code, unreachable_pub)]
 mod browser_support;
@@ -14,30 +16,6 @@ use browser_support::{BrowserOptions, EMAIL, PASSWORD, Page, ServerOptions, TENA
 use serde_json::{Value, json};
 
 const PHASE_2: &str = "needs the server API of issue 14 phase 2";
-
-/// `GET` with a bearer token: the status code.
-fn get_status(page: &Page, path: &str, token: &str) -> u16 {
-    match ureq::get(&format!("{}{path}", page.base))
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-    {
-        Ok(r) => r.status(),
-        Err(ureq::Error::Status(code, _)) => code,
-        Err(e) => panic!("GET {path}: {e}"),
-    }
-}
-
-fn post_json(page: &Page, path: &str, token: Option<&str>, body: &Value) -> Value {
-    let mut request = ureq::post(&format!("{}{path}", page.base));
-    if let Some(token) = token {
-        request = request.set("Authorization", &format!("Bearer {token}"));
-    }
-    request
-        .send_json(body.clone())
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-        .into_json()
-        .unwrap_or(Value::Null)
-}
 
 async fn stored_token(page: &Page) -> String {
     page.js_string(
@@ -89,7 +67,6 @@ fn rename_a_key_in_place() {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn change_password_with_strength_feedback() {
     browser_test(
         "pending_password",
@@ -127,7 +104,12 @@ fn change_password_with_strength_feedback() {
             page.wait_text("#status", "password was changed").await;
 
             // The other session is refused, this one goes on.
-            assert_eq!(get_status(&page, "/v1/partner/me", &other_session), 401);
+            assert_eq!(
+                page.api
+                    .call("GET", "/v1/partner/me", Some(&other_session), None)
+                    .0,
+                401
+            );
             page.click("#refresh").await;
             page.wait_text("#status", "Key list updated.").await;
             assert!(!page.visible("#session-dialog").await);
@@ -143,7 +125,6 @@ fn change_password_with_strength_feedback() {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn sign_out_ends_the_token_on_the_server() {
     browser_test(
         "pending_logout",
@@ -152,10 +133,13 @@ fn sign_out_ends_the_token_on_the_server() {
         |page| async move {
             page.sign_in().await;
             let token = stored_token(&page).await;
-            assert_eq!(get_status(&page, "/v1/partner/me", &token), 200);
+            assert_eq!(
+                page.api.call("GET", "/v1/partner/me", Some(&token), None).0,
+                200
+            );
             page.sign_out().await;
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-            while get_status(&page, "/v1/partner/me", &token) != 401 {
+            while page.api.call("GET", "/v1/partner/me", Some(&token), None).0 != 401 {
                 assert!(
                     std::time::Instant::now() < deadline,
                     "the token still works"
@@ -168,166 +152,27 @@ fn sign_out_ends_the_token_on_the_server() {
 
 // ------------------------------------------------------------------ forced change (staff API)
 
-/// SHA-1 (FIPS 180-4), for the staff TOTP code in this test only.
-fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-    let mut msg = data.to_vec();
-    let bits = u64::try_from(data.len()).expect("length") * 8;
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&bits.to_be_bytes());
-    for chunk in msg.chunks(64) {
-        let mut w = [0u32; 80];
-        for (i, word) in chunk.chunks(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, wi) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(*wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 20];
-    for (i, x) in h.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&x.to_be_bytes());
-    }
-    out
-}
-
-/// RFC 6238 TOTP (HMAC-SHA1, 30 s, 6 digits) for a base32 secret.
-fn totp(secret_base32: &str) -> String {
-    let mut key = Vec::new();
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in secret_base32.trim_end_matches('=').chars() {
-        let v = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-            .find(c.to_ascii_uppercase())
-            .expect("base32");
-        buffer = (buffer << 5) | u32::try_from(v).expect("small");
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            key.push(u8::try_from((buffer >> bits) & 0xff).expect("byte"));
-        }
-    }
-    let counter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-        / 30;
-    format!("{:06}", hotp(&key, counter) % 1_000_000)
-}
-
-/// RFC 4226 HOTP before the modulo: HMAC-SHA1 of the counter, dynamically truncated.
-fn hotp(key: &[u8], counter: u64) -> u32 {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..20].copy_from_slice(&sha1(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let inner: Vec<u8> = block
-        .iter()
-        .map(|b| b ^ 0x36)
-        .chain(counter.to_be_bytes())
-        .collect();
-    let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).chain(sha1(&inner)).collect();
-    let mac = sha1(&outer);
-    let offset = usize::from(mac[19] & 0x0f);
-    u32::from_be_bytes([
-        mac[offset] & 0x7f,
-        mac[offset + 1],
-        mac[offset + 2],
-        mac[offset + 3],
-    ])
-}
-
-#[test]
-fn totp_matches_the_rfc_6238_test_vector() {
-    // RFC 6238 appendix B, SHA-1, T = 59 s (counter 1): 94287082 with 8 digits.
-    assert_eq!(hotp(b"12345678901234567890", 1) % 100_000_000, 94_287_082);
-    // RFC 4226 appendix D, counter 0: 755224.
-    assert_eq!(hotp(b"12345678901234567890", 0) % 1_000_000, 755_224);
-    assert_eq!(totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").len(), 6);
-}
-
 /// A partner user created by staff, with a one-time password: `(email, initial_password)`.
-fn user_with_one_time_password(page: &Page) -> (String, String) {
-    let staff_email = "staff@idunox.example";
-    let staff_password = "staff password of the test";
-    let out = page.cli(
-        &["staff", "add", "--email", staff_email, "--password-stdin"],
-        &format!("{staff_password}\n"),
-    );
-    assert!(
-        out.status.success(),
-        "staff add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
-    let secret = printed
-        .split("secret=")
-        .nth(1)
-        .and_then(|rest| rest.split(['&', '\n', ' ']).next())
-        .unwrap_or_else(|| panic!("no otpauth secret printed: {printed}"))
-        .to_owned();
-    let login = post_json(
-        page,
-        "/v1/admin/auth/login",
-        None,
-        &json!({ "email": staff_email, "password": staff_password, "totp": totp(&secret) }),
-    );
-    let staff = login["token"].as_str().expect("staff token").to_owned();
-    let tenants: Value = ureq::get(&format!("{}/v1/admin/tenants", page.base))
-        .set("Authorization", &format!("Bearer {staff}"))
-        .call()
-        .expect("tenants")
-        .into_json()
-        .expect("tenants JSON");
-    let tenant = tenants["tenants"]
-        .as_array()
-        .expect("tenants")
-        .iter()
+async fn user_with_one_time_password(page: &Page) -> (String, String) {
+    let staff = page.add_staff("staff@idunox.example");
+    let staff_token = page.api.staff_token(&staff, &staff.next_code().await);
+    let tenant = page
+        .api
+        .tenants(&staff_token)
+        .into_iter()
         .find(|t| t["name"] == TENANT)
         .expect("the test tenant");
     let email = "new-admin@acme.example".to_owned();
-    let created = post_json(
-        page,
+    let (status, created) = page.api.call(
+        "POST",
         &format!(
             "/v1/admin/tenants/{}/users",
             tenant["id"].as_str().expect("id")
         ),
-        Some(&staff),
-        &json!({ "email": email }),
+        Some(&staff_token),
+        Some(&json!({ "email": email })),
     );
+    assert_eq!(status, 201, "{created}");
     let initial = created["initial_password"]
         .as_str()
         .expect("initial_password")
@@ -336,14 +181,13 @@ fn user_with_one_time_password(page: &Page) -> (String, String) {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn forced_password_change_after_a_one_time_password() {
     browser_test(
         "pending_forced",
         ServerOptions::default(),
         BrowserOptions::default(),
         |page| async move {
-            let (email, initial) = user_with_one_time_password(&page);
+            let (email, initial) = user_with_one_time_password(&page).await;
             page.goto("/partner").await;
             page.wait_visible("#signin-form").await;
             page.fill("#signin-email", &email).await;

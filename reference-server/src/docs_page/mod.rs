@@ -106,28 +106,15 @@ pub fn stage() -> AdHoc {
 #[cfg(test)]
 mod tests {
     use rocket::http::{ContentType, Status};
-    use rocket::local::blocking::Client;
 
-    use crate::portal::CONTENT_SECURITY_POLICY;
-
-    fn client() -> Client {
-        let rocket = rocket::custom(rocket::Config::debug_default())
-            .attach(super::stage())
-            .attach(crate::portal::stage());
-        Client::tracked(rocket).expect("a valid rocket")
-    }
+    use crate::portal::asset_checks::{
+        assert_imports_are_served, assert_page_references_are_served, assert_served, client_with,
+    };
 
     #[test]
     fn page_and_assets_have_the_portal_csp_and_their_content_types() {
-        let client = client();
-        let page = client.get("/docs").dispatch();
-        assert_eq!(page.status(), Status::Ok);
-        assert_eq!(page.content_type(), Some(ContentType::HTML));
-        assert_eq!(
-            page.headers().get_one("Content-Security-Policy"),
-            Some(CONTENT_SECURITY_POLICY)
-        );
-        assert_eq!(page.headers().get_one("Cache-Control"), Some("no-store"));
+        let client = client_with(super::stage());
+        assert_served(&client, "/docs", ContentType::HTML);
 
         let expected = [
             ("docs.css", ContentType::CSS),
@@ -142,15 +129,7 @@ mod tests {
             expected.iter().map(|(n, _)| *n).collect::<Vec<_>>()
         );
         for (name, content_type) in expected {
-            let res = client.get(format!("/docs/assets/{name}")).dispatch();
-            assert_eq!(res.status(), Status::Ok, "{name}");
-            assert_eq!(res.content_type(), Some(content_type), "{name}");
-            assert_eq!(
-                res.headers().get_one("Content-Security-Policy"),
-                Some(CONTENT_SECURITY_POLICY),
-                "{name}"
-            );
-            assert!(!res.into_bytes().unwrap_or_default().is_empty(), "{name}");
+            assert_served(&client, &format!("/docs/assets/{name}"), content_type);
         }
 
         let missing = client.get("/docs/assets/nope.js").dispatch();
@@ -160,23 +139,12 @@ mod tests {
 
     #[test]
     fn every_module_the_page_imports_is_served() {
-        // The page's modules import each other by relative path: each import must name a
-        // compiled-in asset, or the page would fail in the browser with nothing on screen.
         let names: Vec<&str> = super::asset_names().collect();
-        for asset in super::ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
-            let text = std::str::from_utf8(asset.body).expect("UTF-8 script");
-            for line in text.lines().filter(|l| l.contains(" from './")) {
-                let target = line
-                    .split(" from './")
-                    .nth(1)
-                    .and_then(|rest| rest.split('\'').next())
-                    .expect("an import path");
-                assert!(
-                    names.contains(&target),
-                    "{} imports {target}, which is not served",
-                    asset.name
-                );
-            }
-        }
+        let modules = super::ASSETS
+            .iter()
+            .filter(|a| a.name.ends_with(".js"))
+            .map(|a| (a.name, std::str::from_utf8(a.body).expect("UTF-8 script")));
+        assert_imports_are_served(modules, &names);
+        assert_page_references_are_served(super::INDEX_HTML, "docs", &names);
     }
 }

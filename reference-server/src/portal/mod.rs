@@ -51,8 +51,9 @@ pub(crate) struct Asset {
     pub(crate) body: &'static [u8],
 }
 
-/// Every file under `/partner/assets/`. Nothing is read from the file system at run time.
-const ASSETS: &[Asset] = &[
+/// Every file under `/partner/assets/`. Nothing is read from the file system at run time. The
+/// staff console (`crate::admin_page`) serves the modules it shares with the portal from here.
+pub(crate) const ASSETS: &[Asset] = &[
     Asset {
         name: "app.css",
         content_type: || ContentType::CSS,
@@ -69,9 +70,29 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/api.js"),
     },
     Asset {
+        name: "http.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/http.js"),
+    },
+    Asset {
         name: "session.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/session.js"),
+    },
+    Asset {
+        name: "session-common.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/session-common.js"),
+    },
+    Asset {
+        name: "account-menu.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/account-menu.js"),
+    },
+    Asset {
+        name: "sections.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/sections.js"),
     },
     Asset {
         name: "key-list.js",
@@ -82,6 +103,16 @@ const ASSETS: &[Asset] = &[
         name: "list-fallback.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/list-fallback.js"),
+    },
+    Asset {
+        name: "activity.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/activity.js"),
+    },
+    Asset {
+        name: "audit.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/audit.js"),
     },
     Asset {
         name: "key-actions.js",
@@ -129,6 +160,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/format.js"),
     },
     Asset {
+        name: "time-zone.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/time-zone.js"),
+    },
+    Asset {
         name: "dom.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/dom.js"),
@@ -144,6 +180,12 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/logo.svg"),
     },
 ];
+
+/// The names of the files under `/partner/assets/`, in the order they are listed (for tests and
+/// tools).
+pub fn asset_names() -> impl Iterator<Item = &'static str> {
+    ASSETS.iter().map(|asset| asset.name)
+}
 
 /// A portal answer: a static body with its content type and the portal's headers. The API
 /// reference page (`crate::docs_page`) answers with it too.
@@ -227,4 +269,95 @@ pub fn stage() -> AdHoc {
             .mount("/", routes![root, index, asset])
             .register("/", catchers![html_error])
     })
+}
+
+/// Checks the pages' tests share: every answer carries the portal's headers, and every module a
+/// page loads is one it serves.
+#[cfg(test)]
+pub(crate) mod asset_checks {
+    use rocket::fairing::AdHoc;
+    use rocket::http::{ContentType, Status};
+    use rocket::local::blocking::Client;
+
+    /// A local client of a page's stage beside the portal's (whose catcher answers HTML errors).
+    pub(crate) fn client_with(stage: AdHoc) -> Client {
+        let rocket = rocket::custom(rocket::Config::debug_default())
+            .attach(stage)
+            .attach(super::stage());
+        Client::tracked(rocket).expect("a valid rocket")
+    }
+
+    /// Asserts that `path` answers 200 with `content_type`, the portal's Content-Security-Policy,
+    /// `Cache-Control: no-store` and a body.
+    pub(crate) fn assert_served(client: &Client, path: &str, content_type: ContentType) {
+        let res = client.get(path).dispatch();
+        assert_eq!(res.status(), Status::Ok, "{path}");
+        assert_eq!(res.content_type(), Some(content_type), "{path}");
+        assert_eq!(
+            res.headers().get_one("Content-Security-Policy"),
+            Some(super::CONTENT_SECURITY_POLICY),
+            "{path}"
+        );
+        assert_eq!(
+            res.headers().get_one("Cache-Control"),
+            Some("no-store"),
+            "{path}"
+        );
+        assert!(!res.into_bytes().unwrap_or_default().is_empty(), "{path}");
+    }
+
+    /// Asserts that each relative import (`from './x.js'`) of each `(name, source)` module names
+    /// one of `served`: the modules import each other by relative path, and a missing one would
+    /// leave the page blank in the browser.
+    pub(crate) fn assert_imports_are_served<'a>(
+        modules: impl Iterator<Item = (&'a str, &'a str)>,
+        served: &[&str],
+    ) {
+        for (name, text) in modules {
+            for line in text.lines().filter(|l| l.contains(" from './")) {
+                let target = line
+                    .split(" from './")
+                    .nth(1)
+                    .and_then(|rest| rest.split('\'').next())
+                    .expect("an import path");
+                assert!(
+                    served.contains(&target),
+                    "{name} imports {target}, which is not served"
+                );
+            }
+        }
+    }
+
+    /// Asserts that every `/<base>/assets/<file>` the page's HTML names is one of `served`.
+    pub(crate) fn assert_page_references_are_served(html: &str, base: &str, served: &[&str]) {
+        let prefix = format!("\"/{base}/assets/");
+        let mut seen = 0;
+        for rest in html.split(prefix.as_str()).skip(1) {
+            let file = rest.split('"').next().expect("a quoted path");
+            assert!(
+                served.contains(&file),
+                "/{base} references {file}, not served"
+            );
+            seen += 1;
+        }
+        assert!(seen > 0, "the /{base} page references no asset");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::asset_checks::{assert_imports_are_served, assert_page_references_are_served};
+
+    #[test]
+    fn every_module_and_file_the_portal_names_is_served() {
+        let names: Vec<&str> = super::ASSETS.iter().map(|a| a.name).collect();
+        let modules = super::ASSETS
+            .iter()
+            .filter(|a| a.name.ends_with(".js"))
+            .map(|a| (a.name, std::str::from_utf8(a.body).expect("UTF-8 script")));
+        assert_imports_are_served(modules, &names);
+        for html in [super::INDEX_HTML, super::ERROR_404_HTML, super::ERROR_HTML] {
+            assert_page_references_are_served(html, "partner", &names);
+        }
+    }
 }

@@ -4,6 +4,16 @@
 //!
 //! Browser tests run one at a time (a process-wide lock), each bounded in time; the server,
 //! ChromeDriver and Chromium are stopped by id when the test ends, pass or fail.
+//!
+//! Staff accounts for the console at `/admin` are made with the server's own `staff add` and
+//! sign in with TOTP codes computed by [`totp`], the way an authenticator app computes them
+//! ([`admin`]).
+
+// Used by the console's tests (and the pending portal tests), not by every test binary.
+#[allow(dead_code)]
+pub(crate) mod admin;
+#[allow(dead_code)]
+pub(crate) mod totp;
 
 use std::future::Future;
 use std::os::unix::process::CommandExt;
@@ -41,6 +51,114 @@ pub(crate) fn artifacts_dir() -> PathBuf {
         .join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("create test-artifacts/");
     dir
+}
+
+/// Asserts what every page of the server keeps to, over real HTTP: the page at `path` and each of
+/// its `assets` (served under `<path>/assets/`) answer with their content type and
+/// `Cache-Control: no-store`; the page carries a strict Content-Security-Policy (no `unsafe`
+/// anything) and has no inline style, inline script, `javascript:` URL or event-handler
+/// attribute, and loads its scripts only as external modules from its own assets; no script uses
+/// an HTML sink (`innerHTML` and the like); an unknown asset answers the HTML 404 page.
+pub(crate) fn assert_strict_page(base: &str, path: &str, assets: &[&str]) {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let page = agent
+        .get(&format!("{base}{path}"))
+        .call()
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.header("Cache-Control"), Some("no-store"));
+    assert!(
+        page.header("Content-Type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    let csp = page
+        .header("Content-Security-Policy")
+        .expect("a CSP on the page")
+        .to_owned();
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "CSP lacks {directive}: {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "CSP allows unsafe code: {csp}");
+    let html = page.into_string().expect("page body");
+    let lower = html.to_lowercase();
+    assert!(
+        !lower.contains("style="),
+        "inline style attribute in {path}"
+    );
+    assert!(!lower.contains("<style"), "inline <style> in {path}");
+    assert!(!lower.contains("javascript:"), "javascript: URL in {path}");
+    for (i, _) in lower.match_indices(" on") {
+        let rest = &lower[i + 3..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        assert!(
+            name.is_empty() || !rest[name.len()..].starts_with('='),
+            "inline event handler on{name}= in {path}"
+        );
+    }
+    let scripts: Vec<&str> = lower.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "{path} loads its module");
+    for script in scripts {
+        let (tag, body) = script.split_once('>').expect("a closed script tag");
+        assert!(
+            tag.contains("type=\"module\"") && tag.contains(&format!("src=\"{path}/assets/")),
+            "a script that is not an external module: <script{tag}>"
+        );
+        assert!(body.starts_with("</script"), "an inline script body");
+    }
+
+    assert!(!assets.is_empty(), "{path} serves assets");
+    for file in assets {
+        let content_type = match file.rsplit_once('.').map(|(_, ext)| ext) {
+            Some("js") => "text/javascript",
+            Some("css") => "text/css",
+            Some("svg") => "image/svg+xml",
+            other => panic!("unexpected asset kind {other:?}: {file}"),
+        };
+        let asset = agent
+            .get(&format!("{base}{path}/assets/{file}"))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}/assets/{file}: {e}"));
+        assert!(
+            asset
+                .header("Content-Type")
+                .is_some_and(|t| t.starts_with(content_type)),
+            "{file} served as {:?}",
+            asset.header("Content-Type")
+        );
+        assert_eq!(asset.header("Cache-Control"), Some("no-store"), "{file}");
+        let body = asset.into_string().expect("asset body");
+        if file.ends_with(".js") {
+            for sink in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+                "eval(",
+                "new Function",
+            ] {
+                assert!(!body.contains(sink), "{file} uses {sink}");
+            }
+        }
+    }
+
+    match agent.get(&format!("{base}{path}/assets/nope.js")).call() {
+        Err(ureq::Error::Status(404, r)) => {
+            assert!(
+                r.header("Content-Type")
+                    .is_some_and(|t| t.starts_with("text/html"))
+            );
+        }
+        other => panic!("an unknown asset answered {other:?}"),
+    }
 }
 
 /// Settings of the server under test.
@@ -151,7 +269,7 @@ impl Server {
     }
 
     /// Runs the server's CLI on the same configuration and database, with `input` on stdin.
-    #[allow(dead_code)] // used by browser_pending.rs only
+    #[allow(dead_code)] // used by the console's tests and browser_pending.rs
     pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
         let mut cmd = Self::command(self.dir.path(), self.port, self.options);
         cmd.args(args);
@@ -737,13 +855,18 @@ impl Page {
 
     /// Replaces the stored session token with one the server refuses (a tampered signature).
     pub(crate) async fn tamper_token(&self) {
+        self.tamper_stored_token("idunox.portal.session").await;
+    }
+
+    /// Reverses the signature of the token stored in `sessionStorage` under `key`.
+    pub(crate) async fn tamper_stored_token(&self, key: &str) {
         self.js(
-            "const s = JSON.parse(sessionStorage.getItem('idunox.portal.session')); \
+            "const s = JSON.parse(sessionStorage.getItem(arguments[0])); \
              const parts = s.token.split('.'); \
              parts[2] = parts[2].split('').reverse().join(''); \
              s.token = parts.join('.'); \
-             sessionStorage.setItem('idunox.portal.session', JSON.stringify(s));",
-            vec![],
+             sessionStorage.setItem(arguments[0], JSON.stringify(s));",
+            vec![json!(key)],
         )
         .await;
     }
@@ -793,7 +916,7 @@ impl Page {
     }
 
     /// Runs the server's CLI (`reference-server <args>`) on its configuration and database.
-    #[allow(dead_code)] // used by browser_pending.rs only
+    #[allow(dead_code)] // used by the console's tests and browser_pending.rs
     pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
         lock(&self.server).cli(args, input)
     }
@@ -839,6 +962,25 @@ impl Page {
             vec![json!(width)],
         )
         .await;
+    }
+
+    /// The controls on screen smaller than 44 × 44 CSS pixels (buttons, selects, button-like
+    /// links, navigation links, search fields), by id or text with their size.
+    pub(crate) async fn small_targets(&self) -> Vec<Value> {
+        self.js(
+            "return [...document.querySelectorAll('button, select, a.button, a.nav-link, \
+               a.section-link, input[type=search]')] \
+               .filter(e => e.getClientRects().length && !e.closest('[hidden]') \
+                 && !(e.closest('dialog') && !e.closest('dialog').open)) \
+               .map(e => { const r = e.getBoundingClientRect(); \
+                 return { el: e.id || e.textContent.trim(), w: Math.round(r.width), h: Math.round(r.height) }; }) \
+               .filter(t => t.w < 44 || t.h < 44);",
+            vec![],
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
     }
 
     /// Opens the account menu and signs out through it; waits for the sign-in form.

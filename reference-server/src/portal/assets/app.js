@@ -6,43 +6,41 @@
 // - a plaintext key is held only by the one-time key dialog (secret-dialog.js), which only
 //   its reader closes.
 //
-// Modules: api (HTTP), session (sign-in, expiry, re-authentication, sign-out), key-list (the
-// list and its query), list-fallback (paging for servers that do not page), key-actions
-// (create, rotate, revoke, rename), secret-dialog, password, dialogs, theme, config, notify,
-// credential (how a key reads), format (times), dom (safe DOM building), state (shared).
+// Modules: api (the partner API over http.js), session (sign-in, expiry, re-authentication,
+// sign-out; timers and throttling in session-common, the header menu in account-menu), sections
+// (API keys and Activity, by address), key-list (the list and its query), list-fallback (paging
+// for servers that do not page), key-actions (create, rotate, revoke, rename), activity (the
+// audit trail, drawn by audit.js), secret-dialog, password, dialogs, theme, time-zone, config,
+// notify, credential (how a key reads), format (times), dom (safe DOM building), state (shared).
+// The staff console at /admin serves the modules that hold nothing specific to partners (see
+// SHARED_WITH_PORTAL in reference-server/src/admin_page/mod.rs).
 
+import { initActivity, rerenderActivity } from './activity.js';
 import { loadConfig } from './config.js';
 import { initDialogs } from './dialogs.js';
 import { byId } from './dom.js';
-import { localZoneName, setTimesInUtc, timesInUtc } from './format.js';
 import { initKeyActions } from './key-actions.js';
 import { initKeyList, rerender } from './key-list.js';
 import { initPasswords } from './password.js';
+import { initSections, sectionTitle } from './sections.js';
 import { initSession } from './session.js';
+import { state } from './state.js';
 import { initTheme } from './theme.js';
-
-function renderTimeZone() {
-  const utc = timesInUtc();
-  byId('time-zone-text').textContent = utc ? 'Times in UTC.' : `Times in your time zone (${localZoneName()}).`;
-  const toggle = byId('utc-toggle');
-  toggle.setAttribute('aria-pressed', utc ? 'true' : 'false');
-  toggle.textContent = 'Show times in UTC';
-}
-
-function initTimeZone() {
-  renderTimeZone();
-  byId('utc-toggle').addEventListener('click', () => {
-    setTimesInUtc(!timesInUtc());
-    renderTimeZone();
-    rerender();
-  });
-}
+import { initTimeZone } from './time-zone.js';
 
 function init() {
   initTheme();
-  initDialogs();
-  initTimeZone();
+  initDialogs({
+    active: () => state.signedIn,
+    fallbackFocus: () => (byId('keys-view').hidden ? sectionTitle() : byId('create-open')),
+  });
+  initTimeZone(() => {
+    rerender();
+    rerenderActivity();
+  });
   initKeyList(initKeyActions());
+  initActivity();
+  initSections();
   initPasswords();
   initSession();
   loadConfig().then(rerender);

@@ -1,7 +1,7 @@
 // How a credential reads on the page: its name, status and times, as DOM nodes built from text.
 
 import { h } from './dom.js';
-import { formatDate, formatDateTime } from './format.js';
+import { expiresIn, formatDate, formatDateTime } from './format.js';
 
 export const STATUSES = ['active', 'expiring', 'grace', 'revoked', 'expired'];
 
@@ -47,4 +47,28 @@ export function statusBadge(status) {
 export function timeEl(iso, { dateOnly = false } = {}) {
   const text = dateOnly ? formatDate(iso) : formatDateTime(iso);
   return h('time', { datetime: iso, title: `${formatDateTime(iso, true)} · ${formatDateTime(iso, false)}` }, text);
+}
+
+/** What the key's expiry means now: its date and days left, the end of its grace, or when it stopped. */
+export function expiryCell(c) {
+  switch (c.status) {
+    case 'active':
+    case 'expiring':
+      return h(
+        'span',
+        { class: c.status === 'expiring' ? 'expiry warn' : 'expiry' },
+        timeEl(c.expires_at, { dateOnly: true }),
+        Number.isInteger(c.expires_in_days) ? ` · ${expiresIn(c.expires_in_days)}` : '',
+      );
+    case 'grace':
+      return h('span', { class: 'expiry grace' }, 'Grace ends ', timeEl(c.grace_expires_at));
+    case 'revoked':
+      return h('span', { class: 'expiry' }, 'Revoked ', c.revoked_at ? timeEl(c.revoked_at) : '');
+    case 'expired': {
+      const at = c.grace_expires_at && new Date(c.grace_expires_at) < new Date(c.expires_at) ? c.grace_expires_at : c.expires_at;
+      return h('span', { class: 'expiry' }, 'Expired ', timeEl(at));
+    }
+    default:
+      return h('span', { class: 'expiry' }, c.expires_at ? timeEl(c.expires_at, { dateOnly: true }) : '');
+  }
 }

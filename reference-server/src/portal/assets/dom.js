@@ -27,9 +27,9 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Appends nodes or strings (as text) to a parent, skipping null and false. */
+/** Appends nodes or strings (as text) to a parent, skipping null and false; nested lists are flattened. */
 export function append(parent, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }

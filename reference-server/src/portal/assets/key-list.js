@@ -3,9 +3,9 @@
 // (`status`, `q`, `sort`, `limit`, `cursor`) and shows the `counts` of the whole tenant.
 
 import { listCredentials, messageOf, session } from './api.js';
-import { LIVE_STATUSES, STATUSES, STATUS_LABELS, nameEl, statusBadge, timeEl } from './credential.js';
+import { LIVE_STATUSES, STATUSES, STATUS_LABELS, expiryCell, nameEl, statusBadge, timeEl } from './credential.js';
 import { byId, clear, h, show } from './dom.js';
-import { expiresIn, plural } from './format.js';
+import { plural } from './format.js';
 import { pageLocally } from './list-fallback.js';
 import { announce } from './notify.js';
 import { state } from './state.js';
@@ -42,29 +42,6 @@ function selectedStatuses() {
 }
 
 // ---------------------------------------------------------------- rows
-
-function expiryCell(c) {
-  switch (c.status) {
-    case 'active':
-    case 'expiring':
-      return h(
-        'span',
-        { class: c.status === 'expiring' ? 'expiry warn' : 'expiry' },
-        timeEl(c.expires_at, { dateOnly: true }),
-        Number.isInteger(c.expires_in_days) ? ` · ${expiresIn(c.expires_in_days)}` : '',
-      );
-    case 'grace':
-      return h('span', { class: 'expiry grace' }, 'Grace ends ', timeEl(c.grace_expires_at));
-    case 'revoked':
-      return h('span', { class: 'expiry' }, 'Revoked ', c.revoked_at ? timeEl(c.revoked_at) : '');
-    case 'expired': {
-      const at = c.grace_expires_at && new Date(c.grace_expires_at) < new Date(c.expires_at) ? c.grace_expires_at : c.expires_at;
-      return h('span', { class: 'expiry' }, 'Expired ', timeEl(at));
-    }
-    default:
-      return h('span', { class: 'expiry' }, c.expires_at ? timeEl(c.expires_at, { dateOnly: true }) : '');
-  }
-}
 
 function pencilIcon() {
   const ns = 'http://www.w3.org/2000/svg';

@@ -1,14 +1,15 @@
-// The one-time key dialog. A plaintext key is held only here: in a read-only field of a modal
-// dialog that nothing but its reader closes (not the session timer, not a 401, not sign-out).
-// Closing it without having copied the key asks once. Once closed, the dialog leaves the DOM and
-// the last reference to the key is dropped.
+// The one-time dialog. A secret shown once — a new API key in the partner portal, a one-time
+// password in the staff console — is held only here: in a read-only field of a modal dialog that
+// nothing but its reader closes (not the session timer, not a 401, not sign-out). Closing it
+// without having copied the secret asks once. Once closed, the dialog leaves the DOM and the last
+// reference to the secret is dropped.
 
 import { h } from './dom.js';
 import { displayName } from './credential.js';
 
 let current = null;
 
-/** Whether a key is on screen right now. */
+/** Whether a secret is on screen right now. */
 export function secretShown() {
   return current !== null;
 }
@@ -39,9 +40,39 @@ async function copyText(text, input) {
  * (a sentence or null), `onClose` (called after the dialog has left the page).
  */
 export function showSecret(options) {
-  if (current) current.forceRemove();
-  let secret = options.apiKey;
+  const secret = options.apiKey;
   options.apiKey = null;
+  showOnce({
+    title: options.title,
+    secret,
+    about: [
+      'For ',
+      h('strong', { class: 'dialog-name', title: displayName(options.credential) }, displayName(options.credential)),
+      ' · ',
+      h('code', { class: 'nowrap' }, options.credential.masked_key),
+    ],
+    warning: [
+      h('strong', {}, 'Copy this key now. It will not be shown again. '),
+      'Idunox keeps only a hash of it. If you lose it, rotate the key or create a new one.',
+    ],
+    fieldLabel: 'Your API key',
+    unsavedText:
+      'You have not copied the key. Once this dialog is closed nobody can see it again. Copy it now, or choose Close without copying.',
+    note: options.note,
+    onClose: options.onClose,
+  });
+}
+
+/**
+ * Shows a secret once. `options`: `title`; `secret`; `about` (nodes or strings saying what the
+ * secret is for); `warning` (nodes or strings: why it must be copied now); `fieldLabel` (the
+ * field's accessible name); `unsavedText` (said once when closed without a copy); `note` (a
+ * sentence or null); `onClose` (called after the dialog has left the page).
+ */
+export function showOnce(options) {
+  if (current) current.forceRemove();
+  let secret = options.secret;
+  options.secret = null;
   let copied = false;
   let asked = false;
 
@@ -69,24 +100,12 @@ export function showSecret(options) {
       'aria-describedby': 'secret-warning',
     },
     h('h2', { id: 'secret-title' }, options.title),
-    h(
-      'p',
-      { class: 'secret-for' },
-      'For ',
-      h('strong', { class: 'dialog-name', title: displayName(options.credential) }, displayName(options.credential)),
-      ' · ',
-      h('code', { class: 'nowrap' }, options.credential.masked_key),
-    ),
-    h(
-      'div',
-      { class: 'notice warning', id: 'secret-warning' },
-      h('strong', {}, 'Copy this key now. It will not be shown again. '),
-      'Idunox keeps only a hash of it. If you lose it, rotate the key or create a new one.',
-    ),
+    h('p', { class: 'secret-for' }, options.about),
+    h('div', { class: 'notice warning', id: 'secret-warning' }, options.warning),
     h(
       'div',
       { class: 'secret-field' },
-      h('label', { for: 'secret-value', class: 'visually-hidden' }, 'Your API key'),
+      h('label', { for: 'secret-value', class: 'visually-hidden' }, options.fieldLabel),
       field,
       copyButton,
     ),
@@ -109,7 +128,7 @@ export function showSecret(options) {
     if (ok) markCopied();
     copyStatus.textContent = ok
       ? 'Copied to the clipboard.'
-      : 'Copying failed: the key is selected, press Ctrl+C (or ⌘C) to copy it.';
+      : 'Copying failed: the text is selected, press Ctrl+C (or ⌘C) to copy it.';
     copyStatus.className = ok ? 'copy-status ok' : 'copy-status error';
     if (!ok) {
       field.focus();
@@ -121,7 +140,7 @@ export function showSecret(options) {
   const requestClose = () => {
     if (!copied && !asked) {
       asked = true;
-      unsaved.textContent = 'You have not copied the key. Once this dialog is closed nobody can see it again. Copy it now, or choose Close without copying.';
+      unsaved.textContent = options.unsavedText;
       unsaved.hidden = false;
       doneButton.textContent = 'Close without copying';
       copyButton.focus();

@@ -7,56 +7,44 @@
 // key. Calls waiting on the 401 are then sent again (api.js). Only the person ends a session:
 // "Sign out" here, or in the account menu.
 
+import { closeAccountMenu, initAccountMenu } from './account-menu.js';
 import { ApiError, changePassword, login, logout, me, messageOf, session, setReauthenticator } from './api.js';
 import { closeDialogs } from './dialogs.js';
 import { byId, clearFieldErrors, fieldError, notice, show } from './dom.js';
-import { durationText, formatDateTime, untilText } from './format.js';
+import { formatDateTime, untilText } from './format.js';
+import { resetActivity } from './activity.js';
 import { resetKeyActions } from './key-actions.js';
-import { loadKeys, resetKeyList } from './key-list.js';
+import { resetKeyList } from './key-list.js';
 import { announce, clearAnnouncement } from './notify.js';
 import { checkNewPassword, refreshStrength, showPasswordRefusal } from './password.js';
+import { hideSections, showSection } from './sections.js';
 import { secretShown } from './secret-dialog.js';
+import { expiryTimers, reauthGate, sessionTimes, signInLock, throttledText } from './session-common.js';
 import { state } from './state.js';
 
-/** The warning comes this long before the end, or after 80 % of a shorter session. */
-const WARN_BEFORE_MS = 5 * 60 * 1000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const timers = { warn: 0, expire: 0, retry: 0 };
-/** The pending re-authentication: `{promise, resolve}` while the session dialog waits. */
-let reauth = null;
+const expiry = expiryTimers();
+const gate = reauthGate();
+/** Holds the sign-in button while sign-in is throttled (set up in `initSession`). */
+let lock = null;
 /** The one-time password just used to sign in, kept only until the forced change is done. */
 let oneTimePassword = null;
 
 function sessionFrom(data, email) {
-  const ttlMs = Number.isFinite(Number(data.expires_in)) ? Number(data.expires_in) * 1000 : null;
   return {
+    ...sessionTimes(data),
     token: data.token,
-    expiresAt: ttlMs === null ? null : Date.now() + ttlMs,
-    ttlMs,
     user: data.user || { email },
     tenant: data.tenant || null,
   };
 }
 
-// ---------------------------------------------------------------- timers
-
-function clearTimers() {
-  window.clearTimeout(timers.warn);
-  window.clearTimeout(timers.expire);
-}
-
 function schedule(current) {
-  clearTimers();
-  if (!Number.isFinite(current.expiresAt)) return;
-  const now = Date.now();
-  const ttl = Number.isFinite(current.ttlMs) ? current.ttlMs : current.expiresAt - now;
-  const lead = Math.min(WARN_BEFORE_MS, ttl / 5);
-  const delay = (at) => Math.min(Math.max(at - now, 0), MAX_TIMER_MS);
-  timers.warn = window.setTimeout(() => openSessionDialog('warning'), delay(current.expiresAt - lead));
-  timers.expire = window.setTimeout(() => {
-    if (state.signedIn) reauthenticate();
-  }, delay(current.expiresAt));
+  expiry.schedule(current, {
+    warn: () => openSessionDialog('warning'),
+    expire: () => {
+      if (state.signedIn) reauthenticate();
+    },
+  });
 }
 
 // ---------------------------------------------------------------- the session dialog
@@ -100,22 +88,13 @@ function openSessionDialog(mode) {
  */
 export function reauthenticate() {
   if (!state.signedIn) return Promise.resolve(false);
-  if (!reauth) {
-    let resolve;
-    const promise = new Promise((r) => {
-      resolve = r;
-    });
-    reauth = { promise, resolve };
-  }
+  const waiting = gate.wait();
   openSessionDialog('expired');
-  return reauth.promise;
+  return waiting;
 }
 
 function settleReauth(value) {
-  if (reauth) {
-    reauth.resolve(value);
-    reauth = null;
-  }
+  gate.settle(value);
 }
 
 async function submitSessionDialog(event) {
@@ -152,9 +131,7 @@ async function submitSessionDialog(event) {
       fieldError(input, 'The password is not correct.');
       input.select();
     } else if (error instanceof ApiError && error.status === 429) {
-      notice(box, error.retryAfterSeconds !== null
-        ? `Too many failed sign-in attempts. Try again in ${durationText(error.retryAfterSeconds)}.`
-        : 'Too many failed sign-in attempts. Try again later.');
+      notice(box, throttledText(error));
     } else {
       notice(box, messageOf(error));
     }
@@ -176,8 +153,10 @@ function initSessionDialog() {
 
 // ---------------------------------------------------------------- views
 
+/** Shows sign-in or the forced change alone (the signed-in sections: `showSection`). */
 function showView(id) {
-  for (const view of ['signin-view', 'forced-view', 'keys-view']) show(byId(view), view === id);
+  hideSections();
+  for (const view of ['signin-view', 'forced-view']) show(byId(view), view === id);
 }
 
 function showSignIn(message, kind = 'info') {
@@ -202,9 +181,8 @@ function showForced() {
 }
 
 function showKeys(focus) {
-  showView('keys-view');
-  loadKeys();
-  if (focus) byId('keys-title').focus();
+  showView(null);
+  showSection({ focus });
 }
 
 /** Signs the page in with a session: the forced password change first, if the server asks. */
@@ -237,13 +215,14 @@ async function enterApp(current, { focus = false } = {}) {
 function endSession(message, kind = 'info') {
   state.signedIn = false;
   session.clear();
-  clearTimers();
+  expiry.clear();
   settleReauth(false);
   oneTimePassword = null;
   closeDialogs();
   closeAccountMenu();
   resetKeyList();
   resetKeyActions();
+  resetActivity();
   clearAnnouncement();
   showSignIn(message, kind);
 }
@@ -291,20 +270,8 @@ async function submitSignIn(event) {
       notice(box, 'The email or password is incorrect.');
       passwordInput.select();
     } else if (error instanceof ApiError && error.status === 429) {
-      const wait = error.retryAfterSeconds;
-      notice(
-        box,
-        wait !== null
-          ? `Too many failed sign-in attempts for this account. Try again in ${durationText(wait)}.`
-          : 'Too many failed sign-in attempts for this account. Try again later.',
-      );
-      if (wait !== null && wait > 0) {
-        locked = true;
-        window.clearTimeout(timers.retry);
-        timers.retry = window.setTimeout(() => {
-          submit.disabled = false;
-        }, Math.min(wait * 1000, MAX_TIMER_MS));
-      }
+      notice(box, throttledText(error, ' for this account'));
+      locked = lock.hold(error);
     } else {
       notice(box, messageOf(error));
     }
@@ -352,51 +319,17 @@ async function submitForced(event) {
   }
 }
 
-// ---------------------------------------------------------------- account menu
-
-function closeAccountMenu() {
-  byId('account-menu').hidden = true;
-  byId('account-button').setAttribute('aria-expanded', 'false');
-}
-
-function initAccountMenu() {
-  const button = byId('account-button');
-  const menu = byId('account-menu');
-  button.addEventListener('click', () => {
-    const open = menu.hidden;
-    menu.hidden = !open;
-    button.setAttribute('aria-expanded', open ? 'true' : 'false');
-    if (open) byId('password-open').focus();
-  });
-  byId('account').addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && !menu.hidden) {
-      closeAccountMenu();
-      button.focus();
-    }
-  });
-  byId('account').addEventListener('focusout', (event) => {
-    if (!byId('account').contains(event.relatedTarget)) closeAccountMenu();
-  });
-  document.addEventListener('click', (event) => {
-    if (!byId('account').contains(event.target)) closeAccountMenu();
-  });
-  byId('password-open').addEventListener('click', closeAccountMenu);
-  byId('sign-out').addEventListener('click', () => signOut());
-}
-
 // ---------------------------------------------------------------- start
 
 /** Wires the forms and starts from the stored session, if it is still valid. */
 export function initSession() {
   setReauthenticator(reauthenticate);
   initSessionDialog();
-  initAccountMenu();
+  initAccountMenu({ onSignOut: () => signOut() });
+  lock = signInLock(byId('signin-submit'));
   byId('signin-form').addEventListener('submit', submitSignIn);
-  byId('signin-email').addEventListener('input', () => {
-    // The lock is per account: another email may try at once.
-    window.clearTimeout(timers.retry);
-    byId('signin-submit').disabled = false;
-  });
+  // The lock is per account: another email may try at once.
+  byId('signin-email').addEventListener('input', () => lock.release());
   byId('forced-form').addEventListener('submit', submitForced);
   byId('forced-signout').addEventListener('click', () => signOut());
 
