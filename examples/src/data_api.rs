@@ -39,6 +39,7 @@
 //! gracefully: requests in flight finish, last-used times are written, exit code 0.
 
 mod observe;
+mod portal_config;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -92,6 +93,10 @@ struct Args {
     /// in-memory demo store with one printed key.
     #[arg(long, env = "IDUNOX_DATABASE_URL")]
     database_url: Option<String>,
+    /// The portal's base URL (`http://127.0.0.1:8000`): read the key format (`key_prefix`,
+    /// `environment`) from its `GET /v1/partner/config` at start instead of the two flags below.
+    #[arg(long, env = "IDUNOX_PORTAL_URL")]
+    portal_url: Option<String>,
     /// Key prefix, as the portal's `key_prefix`.
     #[arg(long, env = "IDUNOX_KEY_PREFIX", default_value = "idx")]
     key_prefix: String,
@@ -639,12 +644,21 @@ fn metrics_token(args: &Args) -> Result<Option<MetricsToken>, String> {
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     observe::logging::init(args.log_format);
-    let format = match KeyFormat::new(&args.key_prefix, &args.environment) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::error!("--key-prefix / --environment: {e}");
-            return std::process::ExitCode::from(2);
-        }
+    let format = match args.portal_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(portal) => match portal_config::fetch_key_format(portal).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("--portal-url: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => match KeyFormat::new(&args.key_prefix, &args.environment) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("--key-prefix / --environment: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        },
     };
     let guard = match Guard::from_args(&args).and_then(|g| metrics_token(&args).map(|_| g)) {
         Ok(g) => g,

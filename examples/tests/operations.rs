@@ -226,6 +226,7 @@ fn on_the_portal_database_sigterm_finishes_the_request_and_writes_the_last_use()
     .env_remove("RUST_LOG");
     let mut api = Spawned::start("data-api", cmd, "data-api listening on ");
     assert_eq!(get(&api.url("/readyz"), &[]).0, 200);
+    assert_eq!(probe(&api, Some(&key)), 200);
     // From elsewhere: only with the token.
     let proxied = ("X-Forwarded-For", "203.0.113.9");
     assert_eq!(get(&api.url("/metrics"), &[proxied]).0, 401);
@@ -270,6 +271,18 @@ fn on_the_portal_database_sigterm_finishes_the_request_and_writes_the_last_use()
         .wait_exit(Duration::from_secs(15))
         .expect("data-api did not exit after SIGTERM");
     assert_eq!(status.code(), Some(0), "{:#?}", api.output());
+
+    // A portal that does not answer: refused at start, saying why.
+    let out = Command::new(env!("CARGO_BIN_EXE_data-api"))
+        .args(["--port", "0", "--portal-url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read the key format from http://127.0.0.1:9/v1/partner/config"),
+        "{stderr}"
+    );
 
     let listed = list(&http, &portal, &token);
     let used = listed.iter().find(|c| c["id"] == id.as_str()).unwrap();

@@ -28,7 +28,7 @@ pub mod state;
 /// Assemble the server from a configuration figment (usually [`config::figment`]) and a clock
 /// (the system clock in production, a `ManualClock` in tests).
 ///
-/// Stages, in order: the SQLite file (created private), the database pool (`rocket_db_pools`),
+/// Stages, in order: the SQLite file (created private), the database pool ([`db::pool`]),
 /// migrations, the application state (configuration checked here: a `jwt_secret` under 32 bytes
 /// refuses to start), the API routes, the routing around them (415 gate, 405/404 fallbacks), the
 /// `/v1` JSON catcher, security headers, operations (`/healthz`, `/readyz`, `/metrics`, the

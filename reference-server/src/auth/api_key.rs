@@ -53,6 +53,14 @@ impl<'r> FromRequest<'r> for &'r ApiKey {
                         Err(refusal) => Err(refusal),
                     }
                 };
+                let answer = answer.and_then(|key| {
+                    let client = ClientAddress::resolve(
+                        req.remote().map(|r| r.ip()),
+                        req.headers().get("X-Forwarded-For"),
+                        &app.config.trusted_proxies,
+                    );
+                    key.check_ip(client.0).map(|()| key)
+                });
                 crate::observe::metrics::record_verification(req, answer.as_ref());
                 answer.map(ApiKey).map_err(|r| ApiError::from(&r))
             })
