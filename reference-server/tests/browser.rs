@@ -8,11 +8,11 @@
 
 mod browser_support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use browser_support::{
     BrowserOptions, EMAIL, PASSWORD, Page, ServerOptions, TENANT, artifacts_dir, browser_test,
+    publish_screenshot,
 };
 use fantoccini::key::Key;
 use serde_json::{Value, json};
@@ -612,6 +612,16 @@ fn rotate_with_each_configured_overlap() {
                 );
                 assert_eq!(page.api.probe(old_key).0, 200, "old key accepted in grace");
                 assert_eq!(page.api.probe(&new_key).0, 200, "new key accepted");
+
+                // Issue 14, item 5: each row names the other by its masked key.
+                assert_eq!(
+                    page.text(&format!("{old_row} .lineage")).await,
+                    format!("Replaced by {}", masked(&new_key))
+                );
+                assert_eq!(
+                    page.text(&format!("{} .lineage", Page::row(&new_id))).await,
+                    format!("Replaces {}", masked(old_key))
+                );
             }
 
             // The same after a reload, from the server's own answer.
@@ -623,6 +633,29 @@ fn rotate_with_each_configured_overlap() {
                 )
                 .await;
             assert_eq!(in_grace, json!(3));
+
+            // The link stays once the old key is revoked.
+            let first_old = page.row_id("Overlap 24 h", "grace").await;
+            let first_new = page.row_id("Overlap 24 h", "active").await;
+            let first_new_masked = page
+                .text(&format!("{} code.masked", Page::row(&first_new)))
+                .await;
+            page.api.revoke_key(&token, &first_old);
+            page.click("#status-filters button[data-status=revoked]")
+                .await;
+            page.wait_until(
+                "the revoked old key is listed",
+                "const r = document.querySelector(arguments[0]); \
+                 return !!r && r.dataset.status === 'revoked';",
+                vec![json!(Page::row(&first_old))],
+            )
+            .await;
+            assert_eq!(
+                page.text(&format!("{} .lineage", Page::row(&first_old)))
+                    .await,
+                format!("Replaced by {first_new_masked}"),
+                "the link stays after the old key is revoked"
+            );
         },
     );
 }
@@ -786,14 +819,6 @@ fn seed_fleet(page: &Page, n: usize) -> String {
         }
     }
     token
-}
-
-fn publish_screenshot(path: &Path, name: &str) {
-    if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-        std::fs::create_dir_all(&docs).expect("docs/screenshots");
-        std::fs::copy(path, docs.join(name)).expect("copy the screenshot");
-    }
 }
 
 async fn theme(page: &Page) -> String {

@@ -36,6 +36,10 @@ pub(crate) const PASSWORD: &str = "correct horse battery staple";
 /// The tenant's name.
 pub(crate) const TENANT: &str = "Acme Logistics";
 
+/// The scope catalogue of every test server (setting `scopes`): restricted keys choose from it.
+pub(crate) const SCOPES: &str = "[{name=\"orders:read\",description=\"Read orders\"},\
+    {name=\"orders:write\",description=\"Create and change orders\"}]";
+
 /// Longest a whole browser scenario may take.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(150);
 /// Longest a single wait for the page may take.
@@ -51,6 +55,17 @@ pub(crate) fn artifacts_dir() -> PathBuf {
         .join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("create test-artifacts/");
     dir
+}
+
+/// With `UPDATE_SCREENSHOTS=1`, copies a screenshot of `test-artifacts/` to `docs/screenshots/`
+/// under `name`, where the READMEs show it.
+#[allow(dead_code)] // not every test binary takes screenshots
+pub(crate) fn publish_screenshot(path: &Path, name: &str) {
+    if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&docs).expect("docs/screenshots");
+        std::fs::copy(path, docs.join(name)).expect("copy the screenshot");
+    }
 }
 
 /// Asserts what every page of the server keeps to, over real HTTP: the page at `path` and each of
@@ -207,6 +222,7 @@ impl Server {
                 options.jwt_ttl_seconds.to_string(),
             )
             .env("ROCKET_ARGON2", "{m_cost=1024,t_cost=1,p_cost=1}")
+            .env("ROCKET_SCOPES", SCOPES)
             .env("ROCKET_CLI_COLORS", "false");
         cmd
     }
@@ -633,26 +649,32 @@ impl Page {
     }
 
     /// Clicks the element matching a CSS selector once it is displayed.
+    ///
+    /// A page that redraws a list when an answer arrives may replace the element between
+    /// finding and clicking it ("stale element reference"): the click then goes to the element
+    /// now matching the selector, a few times at most.
     pub(crate) async fn click(&self, css: &str) {
-        self.wait_until(
-            &format!("`{css}` is visible"),
-            "const e = document.querySelector(arguments[0]); \
-             return !!e && e.getClientRects().length > 0 && !e.disabled;",
-            vec![json!(css)],
-        )
-        .await;
-        // Centre it first, as a person would look at it: WebDriver's own scrolling may leave
-        // it under the sticky header.
-        self.js(
-            "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
-            vec![json!(css)],
-        )
-        .await;
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+        for attempt in 1.. {
+            self.wait_until(
+                &format!("`{css}` is visible"),
+                "const e = document.querySelector(arguments[0]); \
+                 return !!e && e.getClientRects().length > 0 && !e.disabled;",
+                vec![json!(css)],
+            )
+            .await;
+            // Centre it first, as a person would look at it: WebDriver's own scrolling may
+            // leave it under the sticky header.
+            self.js(
+                "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+                vec![json!(css)],
+            )
+            .await;
+            match self.find(css).await.click().await {
+                Ok(_) => return,
+                Err(e) if attempt < 3 && e.to_string().contains("stale element") => continue,
+                Err(e) => panic!("click `{css}`: {e}"),
+            }
+        }
     }
 
     /// Replaces the value of an input by typing.
@@ -761,6 +783,7 @@ impl Page {
 
     /// Waits until none of the page's calls is on its way to the server (`<html data-requests>`),
     /// e.g. the sign-out it sends after it has already shown the sign-in form.
+    #[allow(dead_code)] // used by browser_pending.rs and admin_browser.rs
     pub(crate) async fn wait_idle(&self) {
         self.wait_until(
             "the page has no call on its way",

@@ -5,9 +5,11 @@
 import { listCredentials, messageOf, session } from './api.js';
 import { LIVE_STATUSES, STATUSES, STATUS_LABELS, expiryCell, nameEl, statusBadge, timeEl } from './credential.js';
 import { byId, clear, h, show } from './dom.js';
+import { keyPrefixText } from './config.js';
 import { plural } from './format.js';
 import { pageLocally } from './list-fallback.js';
 import { announce } from './notify.js';
+import { isRestricted, restrictionSummary } from './restrictions.js';
 import { state } from './state.js';
 
 const SEARCH_DELAY_MS = 250;
@@ -63,7 +65,60 @@ function pencilIcon() {
   return svg;
 }
 
+/** A key named by id, as the list reads it: its masked key (from this page if loaded). */
+function maskedById(id) {
+  const known = list.items.find((x) => x.id === id);
+  return known ? known.masked_key : `${keyPrefixText()}${id}_••••`;
+}
+
+/**
+ * The rotation link of a key, kept on both rows for as long as they are listed (also once the
+ * old key is revoked or expired): "Replaced by …" on the predecessor, "Replaces …" on the
+ * successor, each naming the other by its masked key.
+ */
+function lineageEl(c) {
+  const parts = [];
+  if (typeof c.replaced_by === 'string' && c.replaced_by) {
+    parts.push(h('span', { class: 'lineage-part' }, 'Replaced by ', h('code', {}, maskedById(c.replaced_by))));
+  }
+  if (typeof c.replaces === 'string' && c.replaces) {
+    parts.push(h('span', { class: 'lineage-part' }, 'Replaces ', h('code', {}, maskedById(c.replaces))));
+  }
+  return parts.length ? h('span', { class: 'lineage' }, parts) : null;
+}
+
+/**
+ * "Restricted", at a glance: a compact button whose accessible name says so, which shows the
+ * scopes and allowed addresses below the name on demand.
+ */
+function restrictedEl(c) {
+  if (!isRestricted(c)) return [];
+  const detailId = `restrictions-${c.id}`;
+  const summary = restrictionSummary(c);
+  const button = h(
+    'button',
+    {
+      class: 'restricted-badge',
+      type: 'button',
+      'data-action': 'restrictions',
+      'aria-expanded': 'false',
+      'aria-controls': detailId,
+      title: summary,
+    },
+    'Restricted',
+    h('span', { class: 'visually-hidden' }, ': show its scopes and addresses'),
+  );
+  const detail = h('span', { class: 'restriction-detail', id: detailId, hidden: true }, summary);
+  button.addEventListener('click', () => {
+    const open = button.getAttribute('aria-expanded') !== 'true';
+    button.setAttribute('aria-expanded', String(open));
+    show(detail, open);
+  });
+  return [button, detail];
+}
+
 function keyRow(c) {
+  const restricted = restrictedEl(c);
   const label = c.name ? `${c.name} (${c.masked_key})` : c.masked_key;
   const buttons = h('div', { class: 'row-actions' });
   const live = c.status === 'active' || c.status === 'expiring';
@@ -75,7 +130,7 @@ function keyRow(c) {
   if (live || c.status === 'grace') {
     const edit = h(
       'button',
-      { class: 'button small icon-button', type: 'button', 'data-action': 'edit', 'aria-label': `Rename key ${label}`, title: 'Rename' },
+      { class: 'button small icon-button', type: 'button', 'data-action': 'edit', 'aria-label': `Edit key ${label}`, title: 'Edit name and restrictions' },
       pencilIcon(),
     );
     edit.addEventListener('click', () => actions.edit(c, edit));
@@ -86,7 +141,13 @@ function keyRow(c) {
   return h(
     'tr',
     { 'data-id': c.id, 'data-status': STATUSES.includes(c.status) ? c.status : 'unknown', class: 'key-row', tabindex: '-1' },
-    h('td', { class: 'col-name', 'data-label': 'Name' }, nameEl(c)),
+    h(
+      'td',
+      { class: 'col-name', 'data-label': 'Name' },
+      h('span', { class: 'name-line' }, nameEl(c), restricted[0]),
+      restricted[1],
+      lineageEl(c),
+    ),
     h('td', { class: 'col-key', 'data-label': 'Key' }, h('code', { class: 'masked' }, c.masked_key)),
     h('td', { class: 'col-status', 'data-label': 'Status' }, statusBadge(c.status)),
     h('td', { class: 'col-expiry', 'data-label': 'Expiry' }, expiryCell(c)),
