@@ -99,11 +99,6 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/key-search.js"),
     },
     Asset {
-        name: "key-lookup-fallback.js",
-        content_type: || ContentType::JavaScript,
-        body: include_bytes!("assets/key-lookup-fallback.js"),
-    },
-    Asset {
         name: "key-changes.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/key-changes.js"),

@@ -100,11 +100,6 @@ pub(crate) const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/key-list.js"),
     },
     Asset {
-        name: "list-fallback.js",
-        content_type: || ContentType::JavaScript,
-        body: include_bytes!("assets/list-fallback.js"),
-    },
-    Asset {
         name: "activity.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/activity.js"),

@@ -285,7 +285,7 @@ impl Server {
     }
 
     /// Runs the server's CLI on the same configuration and database, with `input` on stdin.
-    #[allow(dead_code)] // used by the console's tests and browser_pending.rs
+    #[allow(dead_code)] // used by the console's tests and browser_account.rs
     pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
         let mut cmd = Self::command(self.dir.path(), self.port, self.options);
         cmd.args(args);
@@ -783,7 +783,7 @@ impl Page {
 
     /// Waits until none of the page's calls is on its way to the server (`<html data-requests>`),
     /// e.g. the sign-out it sends after it has already shown the sign-in form.
-    #[allow(dead_code)] // used by browser_pending.rs and admin_browser.rs
+    #[allow(dead_code)] // used by browser_account.rs and admin_browser.rs
     pub(crate) async fn wait_idle(&self) {
         self.wait_until(
             "the page has no call on its way",
@@ -967,7 +967,7 @@ impl Page {
     }
 
     /// Runs the server's CLI (`reference-server <args>`) on its configuration and database.
-    #[allow(dead_code)] // used by the console's tests and browser_pending.rs
+    #[allow(dead_code)] // used by the console's tests and browser_account.rs
     pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
         lock(&self.server).cli(args, input)
     }

@@ -5,7 +5,7 @@
 //
 // The console's own modules: admin-api (the staff API), admin-session (sign-in with TOTP,
 // sign-out), admin-state, router (views by address), tenants, tenant-view, user-actions,
-// key-search (with key-lookup-fallback for a server without the key list), key-changes (revoke,
+// key-search (the server's key list across tenants), key-changes (revoke,
 // restrict), audit-view. Shared with the portal and served from its assets: http, dom, format,
 // time-zone, theme, notify, dialogs, dialog-markup (the session, revoke and edit dialogs),
 // account-menu, session-common, session-dialog (the warning and re-authentication),

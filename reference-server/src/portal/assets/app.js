@@ -9,7 +9,7 @@
 // Modules: api (the partner API over http.js), session (sign-in, the forced change, sign-out; the
 // warning and re-authentication in session-dialog, timers and throttling in session-common, the
 // header menu in account-menu), sections (API keys and Activity, by address), key-list (the list
-// and its query), list-fallback (paging for servers that do not page), key-actions (create,
+// and its query, paged by the server), key-actions (create,
 // rotate, revoke, edit), restrictions (scopes and allowed addresses in a form), activity (the
 // audit trail, drawn by audit.js), secret-dialog, password, dialogs (and dialog-markup, the
 // dialogs both pages build by script), theme, time-zone, config, notify, credential (how a key

@@ -7,7 +7,6 @@ import { LIVE_STATUSES, STATUSES, STATUS_LABELS, expiryCell, nameEl, statusBadge
 import { byId, clear, h, show } from './dom.js';
 import { keyPrefixText } from './config.js';
 import { plural } from './format.js';
-import { pageLocally } from './list-fallback.js';
 import { announce } from './notify.js';
 import { isRestricted, restrictionSummary } from './restrictions.js';
 import { state } from './state.js';
@@ -268,13 +267,10 @@ export async function loadKeys({ quiet = true } = {}) {
   if (!list.loaded) show(byId('keys-loading'));
   byId('keys-retry').disabled = true;
   try {
-    let data = await listCredentials(query);
+    const data = await listCredentials(query);
     if (seq !== list.seq || !state.signedIn) return;
-    if (!data || typeof data !== 'object' || !data.counts) {
-      data = pageLocally(Array.isArray(data?.credentials) ? data.credentials : [], query);
-    }
     list.items = Array.isArray(data.credentials) ? data.credentials : [];
-    list.counts = data.counts;
+    list.counts = data.counts && typeof data.counts === 'object' ? data.counts : null;
     list.nextCursor = typeof data.next_cursor === 'string' && data.next_cursor ? data.next_cursor : null;
     list.cursors[list.page + 1] = list.nextCursor;
     list.loaded = true;

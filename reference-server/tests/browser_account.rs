@@ -1,13 +1,8 @@
-//! Browser tests of the portal pieces that wait for server routes not built yet (issue 14,
-//! phase 2): rename (`PATCH /v1/partner/credentials/<id>`), change password
-//! (`POST /v1/partner/me/password`), the forced change after a one-time password
-//! (`must_change_password` on `/v1/partner/me`, a user created through the staff API) and
-//! sign-out ending the token on the server (`POST /v1/partner/auth/logout`).
-//!
-//! The page already speaks these routes; once the server answers them, remove the `#[ignore]`
-//! attributes (password change, sign-out and the forced change now run: the server answers
-//! them, and staff provision users through the admin API). Same harness and rules as
-//! `browser.rs`.
+//! Browser tests of the portal's phase-2 features (issues 14 and 12): edit a key in place
+//! (`PATCH /v1/partner/credentials/<id>`), restricted keys (scopes and allowed addresses on
+//! create and edit), the rotate dialog's validity and the link between rotated keys, change
+//! password, the forced change after a one-time password (a user created through the staff API)
+//! and sign-out ending the token on the server. Same harness and rules as `browser.rs`.
 
 #[allow(dead_code, unreachable_pub)]
 mod browser_support;
@@ -16,11 +11,6 @@ use browser_support::{
     BrowserOptions, EMAIL, PASSWORD, Page, ServerOptions, TENANT, browser_test, publish_screenshot,
 };
 use serde_json::{Value, json};
-
-const PHASE_2: &str = "needs the server API of issue 14 phase 2";
-
-/// Why the restricted-key and rotation tests wait: the server routes of the `keys` branch.
-const KEYS_API: &str = "needs scopes/allowed_ips on create and PATCH, and rotate's validity_days";
 
 async fn stored_token(page: &Page) -> String {
     page.js_string(
@@ -31,7 +21,6 @@ async fn stored_token(page: &Page) -> String {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn rename_a_key_in_place() {
     browser_test(
         "pending_rename",
@@ -66,7 +55,7 @@ fn rename_a_key_in_place() {
             page.reload_list().await;
             page.wait_text(&format!("{row} .key-name"), "Warehouse scanner (dock 4)")
                 .await;
-            assert_eq!(page.api.probe(&key).0, 200, "{PHASE_2}");
+            assert_eq!(page.api.probe(&key).0, 200, "the same key works");
         },
     );
 }
@@ -275,7 +264,6 @@ async fn restriction_marker(page: &Page, id: &str) -> Value {
 }
 
 #[test]
-#[ignore = "needs scopes/allowed_ips on create and PATCH, and rotate's validity_days"]
 fn create_a_restricted_key_see_it_marked_and_edit_its_allow_list() {
     browser_test(
         "pending_restricted",
@@ -303,7 +291,7 @@ fn create_a_restricted_key_see_it_marked_and_edit_its_allow_list() {
             page.wait_visible("#create-ips-error").await;
             assert!(
                 page.field_marked_invalid("create-ips", "").await,
-                "{KEYS_API}"
+                "the server said why, on the field"
             );
             assert!(page.dialog_open("create-dialog").await);
 
@@ -379,7 +367,6 @@ fn create_a_restricted_key_see_it_marked_and_edit_its_allow_list() {
 }
 
 #[test]
-#[ignore = "needs scopes/allowed_ips on create and PATCH, and rotate's validity_days"]
 fn rotation_chooses_the_new_validity_and_links_both_keys() {
     browser_test(
         "pending_rotation",
@@ -416,7 +403,7 @@ fn rotation_chooses_the_new_validity_and_links_both_keys() {
             page.wait_visible("#secret-dialog").await;
             assert!(
                 page.text("#secret-dialog").await.contains(&old_masked),
-                "{KEYS_API}"
+                "the key dialog names the key it replaces"
             );
             dismiss_secret(&page).await;
 
@@ -451,12 +438,17 @@ fn rotation_chooses_the_new_validity_and_links_both_keys() {
             page.api.revoke_key(&token, &old_id);
             page.click("#status-filters button[data-status=revoked]")
                 .await;
-            page.wait_text(
-                &format!("{row} .lineage"),
-                &format!("Replaced by {new_masked}"),
+            page.wait_until(
+                "the old key is listed as revoked",
+                "const r = document.querySelector(arguments[0]); \
+                 return !!r && r.dataset.status === 'revoked';",
+                vec![json!(row)],
             )
             .await;
-            assert_eq!(page.row_status(&old_id).await, "revoked");
+            assert_eq!(
+                page.text(&format!("{row} .lineage")).await,
+                format!("Replaced by {new_masked}")
+            );
         },
     );
 }
