@@ -11,8 +11,6 @@
 #[allow(dead_code, unreachable_pub)]
 mod browser_support;
 
-use std::time::{Duration, Instant};
-
 use browser_support::admin::Staff;
 use browser_support::{
     BrowserOptions, EMAIL, PASSWORD, Page, Server, ServerOptions, TENANT, assert_strict_page,

@@ -794,7 +794,8 @@ const REGIONS: [&str; 5] = ["eu-west", "us-east", "ap-south", "staging", "on-pre
 
 /// Creates `n` keys through the API, in every status a fresh server can show: most active,
 /// every 9th expiring within 30 days, every 15th revoked, every 20th rotated (in grace, with an
-/// active successor). Returns the session token.
+/// active successor), every 6th restricted to a scope and an address block. Returns the session
+/// token.
 fn seed_fleet(page: &Page, n: usize) -> String {
     let api = &page.api;
     let token = api.token();
@@ -816,6 +817,15 @@ fn seed_fleet(page: &Page, n: usize) -> String {
             api.revoke_key(&token, id);
         } else if i % 20 == 11 {
             api.rotate_key(&token, id, 48);
+        } else if i % 6 == 2 {
+            // A restricted key every few rows: read-only, from one network.
+            let (status, _) = api.call(
+                "PATCH",
+                &format!("/v1/partner/credentials/{id}"),
+                Some(&token),
+                Some(&json!({ "scopes": ["orders:read"], "allowed_ips": ["203.0.113.0/24"] })),
+            );
+            assert_eq!(status, 200, "restrict a key");
         }
     }
     token
