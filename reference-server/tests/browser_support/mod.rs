@@ -994,25 +994,31 @@ impl Page {
     /// Resizes the browser so that the page's viewport is `width` CSS pixels wide.
     pub(crate) async fn set_viewport_width(&self, width: u32) {
         let height = 900;
-        self.client
-            .set_window_size(width, height)
-            .await
-            .expect("resize the window");
-        // The window has borders in some modes: correct by what the page reports.
-        let inner = self.js("return window.innerWidth;", vec![]).await;
-        let inner = u32::try_from(inner.as_u64().expect("innerWidth")).expect("width");
-        if inner != width {
+        let target = i64::from(width);
+        let mut outer = target;
+        for _ in 0..6 {
             self.client
-                .set_window_size(width + (width.saturating_sub(inner)), height)
+                .set_window_size(u32::try_from(outer).expect("width"), height)
                 .await
                 .expect("resize the window");
+            // A resize reaches the page a little later: read its width until it holds still.
+            let mut inner = -1;
+            for _ in 0..40 {
+                let now = self.js("return window.innerWidth;", vec![]).await;
+                let now = now.as_i64().expect("innerWidth");
+                if now == inner {
+                    break;
+                }
+                inner = now;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if inner == target {
+                return;
+            }
+            // The window has borders in some modes: correct by what the page reports.
+            outer = (outer + target - inner).max(200);
         }
-        self.wait_until(
-            &format!("the viewport is {width} px wide"),
-            "return window.innerWidth === arguments[0];",
-            vec![json!(width)],
-        )
-        .await;
+        panic!("the viewport did not become {width} px wide");
     }
 
     /// The controls on screen smaller than 44 × 44 CSS pixels (buttons, selects, button-like

@@ -326,6 +326,8 @@ export function focusRow(id) {
 // ---------------------------------------------------------------- controls
 
 function setFilter({ statuses, q, sort }) {
+  // A search still waiting for the typing to pause would undo this.
+  window.clearTimeout(searchTimer);
   if (statuses) list.statuses = new Set(statuses);
   if (q !== undefined) {
     list.q = q;
@@ -340,6 +342,7 @@ function setFilter({ statuses, q, sort }) {
 
 /** Back to the defaults (sign-out): no rows, no query, live keys newest first. */
 export function resetKeyList() {
+  window.clearTimeout(searchTimer);
   list.seq += 1;
   Object.assign(list, freshList());
   byId('key-search').value = '';
