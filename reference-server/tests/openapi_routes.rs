@@ -1,0 +1,134 @@
+//! One source of truth: every route the server mounts under `/v1` is in `openapi.json` with the
+//! same method and path parameters, and every operation of the document is a mounted route. A
+//! route added without its documentation (or documented and never mounted) fails here.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use common::*;
+use idunox_keys::ManualClock;
+use reference_server::routes::openapi::OPENAPI_JSON;
+use serde_json::Value;
+
+/// The HTTP methods an OpenAPI path item can hold.
+const OPENAPI_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// `(METHOD, /v1/path/{param})` of every route Rocket mounts under `/v1`, the catch-all
+/// fallbacks (`<path..>`, not API operations) left out. `<param>` is written `{param}`.
+async fn mounted() -> BTreeSet<(String, String)> {
+    let db = test_db(Backend::Sqlite).await;
+    let rocket = reference_server::build(figment(&db.url), Arc::new(ManualClock::new(START)))
+        .ignite()
+        .await
+        .expect("the server ignites");
+    rocket
+        .routes()
+        .filter(|r| !r.uri.path().contains("..>"))
+        .filter(|r| r.uri.path().split('/').find(|s| !s.is_empty()) == Some("v1"))
+        .map(|r| {
+            let path = r
+                .uri
+                .path()
+                .split('/')
+                .map(
+                    |s| match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                        Some(name) => format!("{{{name}}}"),
+                        None => s.to_owned(),
+                    },
+                )
+                .collect::<Vec<_>>()
+                .join("/");
+            (r.method.as_str().to_owned(), path)
+        })
+        .collect()
+}
+
+fn document() -> Value {
+    serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON")
+}
+
+/// `(METHOD, path)` of every operation in the document.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in OPENAPI_METHODS {
+            if item.get(method).is_some() {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+/// Resolve a `$ref` within the document.
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling $ref {r}")),
+        None => v,
+    }
+}
+
+#[tokio::test]
+async fn mounted_routes_and_document_agree() {
+    let mounted = mounted().await;
+    let doc = document();
+    let documented = documented(&doc);
+    assert!(mounted.len() > 10, "the /v1 routes were found: {mounted:?}");
+    let undocumented: Vec<_> = mounted.difference(&documented).collect();
+    let unmounted: Vec<_> = documented.difference(&mounted).collect();
+    assert!(
+        undocumented.is_empty(),
+        "mounted under /v1 but not in openapi.json (method, path): {undocumented:?}"
+    );
+    assert!(
+        unmounted.is_empty(),
+        "in openapi.json but no route serves it (method, path): {unmounted:?}"
+    );
+}
+
+#[test]
+fn path_parameters_are_declared_exactly() {
+    let doc = document();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let in_template: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_owned)
+            .collect();
+        let shared = item.get("parameters").and_then(Value::as_array);
+        for method in OPENAPI_METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let declared: BTreeSet<String> = shared
+                .into_iter()
+                .flatten()
+                .chain(
+                    op.get("parameters")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
+                .map(|p| resolve(&doc, p))
+                .filter(|p| p["in"] == "path")
+                .map(|p| {
+                    assert_eq!(
+                        p["required"], true,
+                        "{method} {path}: path parameter {} must be required",
+                        p["name"]
+                    );
+                    p["name"].as_str().expect("parameter name").to_owned()
+                })
+                .collect();
+            assert_eq!(
+                declared, in_template,
+                "{method} {path}: declared path parameters differ from the path template"
+            );
+        }
+    }
+}
