@@ -132,3 +132,28 @@ fn path_parameters_are_declared_exactly() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_served_document_lists_the_configured_rotation_overlaps() {
+    let s = server_with(Backend::Sqlite, |f| {
+        f.merge(("rotation_grace_hours", vec![6, 12]))
+    })
+    .await;
+    let r = s.get("/v1/openapi.json", None).await;
+    assert_eq!(
+        r.body
+            .pointer("/components/schemas/RotateRequest/properties/grace_hours/enum")
+            .cloned(),
+        Some(serde_json::json!([6, 12]))
+    );
+    // Everything else is the embedded document.
+    let mut served = r.body.clone();
+    let mut embedded = document();
+    for d in [&mut served, &mut embedded] {
+        d["components"]["schemas"]["RotateRequest"]["properties"]["grace_hours"]
+            .as_object_mut()
+            .unwrap()
+            .remove("enum");
+    }
+    assert_eq!(served, embedded);
+}
