@@ -293,7 +293,33 @@ async fn a_body_that_is_not_an_object_is_refused(b: Backend) {
     assert_eq!(r.status, Status::Created);
 }
 
+async fn whole_numbers_may_be_written_with_a_zero_fraction(b: Backend) {
+    // JSON Schema's "integer" (the document's type) takes 150.0; serde's i64 refused it.
+    let s = server(b).await;
+    let a = s.account("Acme", "admin@acme.test").await;
+    let r = s.create(&a, json!({"validity_days": 150.0})).await;
+    assert_eq!(r.status, Status::Created, "{:?}", r.body);
+    assert_eq!(r.body["credential"]["expires_in_days"], 150);
+    let id = r.body["credential"]["id"].as_str().unwrap().to_owned();
+    let r = s
+        .post_json(
+            &format!("/v1/partner/credentials/{id}/rotate"),
+            &a.token,
+            json!({"grace_hours": 24.0}),
+        )
+        .await;
+    assert_eq!(r.status, Status::Created, "{:?}", r.body);
+    for body in [
+        json!({"validity_days": 150.5}),
+        json!({"validity_days": "150"}),
+    ] {
+        let r = s.create(&a, body).await;
+        r.assert_error(Status::UnprocessableEntity, "invalid_request");
+    }
+}
+
 on_both_backends!(
+    whole_numbers_may_be_written_with_a_zero_fraction,
     a_repeated_query_parameter_is_refused,
     a_body_that_is_not_an_object_is_refused,
     no_store_however_the_path_is_spelled,

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::auth::session::Session;
 use crate::db::audit::{Action, NewEntry};
 use crate::error::ApiError;
+use crate::guards::whole_number;
 use crate::guards::{Body, Payload};
 use crate::routes::rfc3339;
 use crate::state::App;
@@ -75,7 +76,7 @@ pub struct ListResponse {
 pub struct CreateRequest {
     #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::optional")]
     validity_days: Option<i64>,
 }
 
@@ -87,6 +88,7 @@ impl Payload for CreateRequest {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
+    #[serde(deserialize_with = "whole_number::required")]
     grace_hours: i64,
 }
 
