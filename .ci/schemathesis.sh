@@ -12,6 +12,7 @@
 # REFERENCE_SERVER (a binary to test instead of building target/debug/reference-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$PWD
 
 # Pinned: a newer schemathesis may add checks; bump on purpose, never implicitly.
 ST_VERSION=4.32.5
@@ -55,6 +56,8 @@ export ROCKET_PORT="$port"
 export ROCKET_DATABASES="{idunox={url=\"sqlite://$work/idunox.sqlite?mode=rwc\"}}"
 export ROCKET_JWT_SECRET="schemathesis-run-secret-0123456789abcdef0123456789"
 export ROCKET_ARGON2='{m_cost=1024,t_cost=1,p_cost=1}'
+# A scope catalogue, so key scopes are exercised (the served document lists it as an enum).
+export ROCKET_SCOPES='[{name="orders:read",description="Read orders"},{name="orders:write",description="Place orders"}]'
 
 # Provision with the binary's own commands, as an operator would.
 password="schemathesis-partner-pw-$RANDOM$RANDOM"
@@ -144,7 +147,7 @@ run() {
   shift
   echo "--- schemathesis: $label"
   # From the scratch directory: schemathesis keeps a cache in the working directory.
-  if ! (cd "$work" && "$ST" --config-file "$work/schemathesis.toml" run "$base/v1/openapi.json" "${common[@]}" "$@" "${args[@]}"); then
+  if ! (cd "$work" && SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$repo/.ci" "$ST" --config-file "$work/schemathesis.toml" run "$base/v1/openapi.json" "${common[@]}" "$@" "${args[@]}"); then
     status=1
     echo "schemathesis found failures ($label). Reproduce with the same seed:"
     echo "  ST_SEED=$SEED ST_MAX_EXAMPLES=$MAX_EXAMPLES .ci/schemathesis.sh ${args[*]}"

@@ -136,7 +136,10 @@ fn path_parameters_are_declared_exactly() {
 #[tokio::test]
 async fn the_served_document_lists_the_configured_rotation_overlaps() {
     let s = server_with(Backend::Sqlite, |f| {
-        f.merge(("rotation_grace_hours", vec![6, 12]))
+        f.merge(("rotation_grace_hours", vec![6, 12])).merge((
+            "scopes",
+            serde_json::json!([{"name": "orders:read", "description": "Read orders"}]),
+        ))
     })
     .await;
     let r = s.get("/v1/openapi.json", None).await;
@@ -146,6 +149,13 @@ async fn the_served_document_lists_the_configured_rotation_overlaps() {
             .cloned(),
         Some(serde_json::json!([6, 12]))
     );
+    for schema in ["CreateRequest", "PatchRequest"] {
+        assert_eq!(
+            r.body["components"]["schemas"][schema]["properties"]["scopes"]["items"]["enum"],
+            serde_json::json!(["orders:read"]),
+            "{schema}"
+        );
+    }
     // Everything else is the embedded document.
     let mut served = r.body.clone();
     let mut embedded = document();
@@ -154,6 +164,24 @@ async fn the_served_document_lists_the_configured_rotation_overlaps() {
             .as_object_mut()
             .unwrap()
             .remove("enum");
+        for schema in ["CreateRequest", "PatchRequest"] {
+            d["components"]["schemas"][schema]["properties"]["scopes"]["items"]
+                .as_object_mut()
+                .unwrap()
+                .remove("enum");
+        }
     }
     assert_eq!(served, embedded);
+}
+
+#[tokio::test]
+async fn without_a_scope_catalogue_the_document_takes_no_scopes() {
+    let s = server(Backend::Sqlite).await;
+    let r = s.get("/v1/openapi.json", None).await;
+    for schema in ["CreateRequest", "PatchRequest"] {
+        assert_eq!(
+            r.body["components"]["schemas"][schema]["properties"]["scopes"]["type"], "null",
+            "{schema}"
+        );
+    }
 }
