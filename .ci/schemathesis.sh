@@ -9,7 +9,8 @@
 #
 # Usage: .ci/schemathesis.sh [extra `st run` options, e.g. --max-examples 5 or --include-path …]
 # Environment: ST_SEED (default below), ST_MAX_EXAMPLES, ST_VENV (where the venv lives),
-# REFERENCE_SERVER (a binary to test instead of building target/debug/reference-server).
+# ST_BACKEND (sqlite, the default, or postgres), REFERENCE_SERVER (a binary to test instead of
+# building target/debug/reference-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -34,10 +35,15 @@ fi
 
 work=$(mktemp -d)
 server_pid=""
+pg_ctl=""
+as_pg=()
 cleanup() {
   if [[ -n "$server_pid" ]]; then
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$pg_ctl" ]]; then
+    "${as_pg[@]}" "$pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
   fi
   if [[ -n "${ST_KEEP:-}" ]]; then echo "kept $work"; else rm -rf "$work"; fi
 }
@@ -53,7 +59,25 @@ base="http://127.0.0.1:$port"
 # used here, and the throttle's 429 is part of the contract being tested.
 export ROCKET_ADDRESS=127.0.0.1
 export ROCKET_PORT="$port"
-export ROCKET_DATABASES="{idunox={url=\"sqlite://$work/idunox.sqlite?mode=rwc\"}}"
+# The database: a fresh SQLite file, or with ST_BACKEND=postgres a throwaway PostgreSQL cluster on
+# a loopback port (Debian's postgresql package; as root the cluster runs as user postgres).
+if [[ "${ST_BACKEND:-sqlite}" == postgres ]]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as_pg=()
+  if [[ $(id -u) == 0 ]]; then
+    chown postgres: "$work"
+    as_pg=(runuser -u postgres --)
+  fi
+  "${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
+  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
+    -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+  pg_ctl="$pgbin/pg_ctl"
+  "${as_pg[@]}" "$pgbin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres idunox
+  export ROCKET_DATABASES="{idunox={url=\"postgres://postgres@127.0.0.1:$pg_port/idunox\"}}"
+else
+  export ROCKET_DATABASES="{idunox={url=\"sqlite://$work/idunox.sqlite?mode=rwc\"}}"
+fi
 export ROCKET_JWT_SECRET="schemathesis-run-secret-0123456789abcdef0123456789"
 export ROCKET_ARGON2='{m_cost=1024,t_cost=1,p_cost=1}'
 # A scope catalogue, so key scopes are exercised (the served document lists it as an enum).
@@ -150,7 +174,7 @@ run() {
   if ! (cd "$work" && SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$repo/.ci" "$ST" --config-file "$work/schemathesis.toml" run "$base/v1/openapi.json" "${common[@]}" "$@" "${args[@]}"); then
     status=1
     echo "schemathesis found failures ($label). Reproduce with the same seed:"
-    echo "  ST_SEED=$SEED ST_MAX_EXAMPLES=$MAX_EXAMPLES .ci/schemathesis.sh ${args[*]}"
+    echo "  ST_BACKEND=${ST_BACKEND:-sqlite} ST_SEED=$SEED ST_MAX_EXAMPLES=$MAX_EXAMPLES .ci/schemathesis.sh ${args[*]}"
   fi
 }
 run "partner API" --exclude-path-regex '^/v1/admin/|/auth/logout$'
