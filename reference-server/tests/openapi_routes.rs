@@ -185,3 +185,52 @@ async fn without_a_scope_catalogue_the_document_takes_no_scopes() {
         );
     }
 }
+
+#[test]
+fn links_name_operations_and_parameters_that_exist() {
+    let doc = document();
+    let mut operations = std::collections::BTreeMap::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for method in OPENAPI_METHODS {
+            if let Some(id) = item.get(method).and_then(|op| op["operationId"].as_str()) {
+                let params: BTreeSet<String> = item[method]["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| resolve(&doc, p)["name"].as_str().unwrap_or("").to_owned())
+                    .collect();
+                assert!(
+                    operations.insert(id.to_owned(), params).is_none(),
+                    "{id} twice"
+                );
+            }
+        }
+    }
+    let mut links = 0;
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for method in OPENAPI_METHODS {
+            let Some(responses) = item.get(method).and_then(|op| op["responses"].as_object())
+            else {
+                continue;
+            };
+            for link in responses.values().filter_map(|r| r["links"].as_object()) {
+                for (name, link) in link {
+                    links += 1;
+                    let target = link["operationId"].as_str().expect("operationId");
+                    let params = operations
+                        .get(target)
+                        .unwrap_or_else(|| panic!("link {name}: no operation {target}"));
+                    for p in link["parameters"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k)
+                    {
+                        assert!(params.contains(p), "link {name}: {target} has no {p}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(links > 0, "the document has links");
+}
