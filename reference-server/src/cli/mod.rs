@@ -349,6 +349,7 @@ pub fn demo_stage() -> rocket::fairing::AdHoc {
                                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                                 .take();
                             if let Some(m) = taken {
+                                // On stdout on purpose: the person who started the demo reads it.
                                 println!("{}", m.as_str());
                             }
                         })
@@ -356,7 +357,7 @@ pub fn demo_stage() -> rocket::fairing::AdHoc {
                 )
             }
             Err(e) => {
-                eprintln!("error: cannot provision the demo accounts: {e}");
+                tracing::error!("cannot provision the demo accounts: {e}");
                 Err(rocket)
             }
         }
