@@ -70,7 +70,7 @@ impl App {
             .map_err(|e| e.to_string())?;
         let slots = std::thread::available_parallelism().map_or(2, usize::from) * 2;
         Ok(Self {
-            jwt: JwtKeys::new(&config),
+            jwt: JwtKeys::new(config.jwt_settings()),
             totp_seal: TotpSeal::new(&config.staff_totp_key),
             config,
             db,
