@@ -1,5 +1,5 @@
 //! Measures `SqlKeyStore::page` at 1 000 000 stored keys, with and without the listing indexes
-//! of migration `20261201000004_listing`.
+//! of migrations `20261201000004_listing` and `20261201000005_ends`.
 //!
 //! ```sh
 //! cargo run --release -p idunox-keys-sqlx --example listing_scale
@@ -187,7 +187,8 @@ async fn drop_listing_indexes(pool: &AnyPool) {
     for ix in [
         "credentials_tenant_expires",
         "credentials_created",
-        "credentials_expires",
+        "credentials_tenant_ends",
+        "credentials_ends",
     ] {
         sqlx::query(&format!("DROP INDEX {ix}"))
             .execute(pool)

@@ -5,16 +5,22 @@
 //!
 //! - **Statuses** are computed in SQL at the query's `now`, exactly as
 //!   [`Status::of`](idunox_keys::Status::of) computes them.
-//! - **Search** (`q`) matches a substring of the name, the key id or the masked key. ASCII
-//!   letters match whatever their case on both databases; other letters match case-insensitively
-//!   as PostgreSQL's `ILIKE` folds them under the database's locale, and exactly on SQLite
-//!   (whose `LIKE` folds ASCII only). `%`, `_` and `\` in `q` are plain characters.
-//! - **Paging** is by keyset: the cursor names the last credential of a page, and the next page
-//!   starts strictly after it in the sort order (`created_at`, then insertion order; or
-//!   `expires_at`, then insertion order). Keys created meanwhile never shift a page or repeat an
-//!   item; each item of the listing appears on exactly one page. A cursor is opaque text; one
-//!   that is malformed, made for the other sort order, or names a credential outside the
-//!   listing is refused ([`PageError::InvalidCursor`]).
+//! - **Search** (`q`) matches a substring of the name, the key id or the masked key (or of the
+//!   name and the key id only: [`ListQuery::search_masked_key`]). ASCII letters match whatever
+//!   their case on both databases; other letters match case-insensitively as PostgreSQL's
+//!   `ILIKE` folds them under the database's locale, and exactly on SQLite (whose `LIKE` folds
+//!   ASCII only). `%`, `_` and `\` in `q` are plain characters.
+//! - **Order**: newest first ([`Sort::Created`]: `created_at`, then insertion order), or
+//!   soonest to stop verifying first ([`Sort::Expires`]: the earliest of `expires_at`, the end of
+//!   the rotation overlap and the revocation — for a key in grace, its grace end — then
+//!   insertion order).
+//! - **Paging** is by keyset: the cursor names where a page ended, and the next page starts
+//!   strictly after it in the sort order. Keys created meanwhile never shift a page or repeat an
+//!   item: in creation order each item of the listing appears on exactly one page. (In expiry
+//!   order a key rotated or revoked between two pages moves to its new place, so it may be seen
+//!   twice or not at all; every other key appears once.) A cursor is opaque text; one that is
+//!   malformed, made for the other sort order, or names a credential outside the listing is
+//!   refused ([`PageError::InvalidCursor`]).
 //! - **Counts** cover the tenant's whole listing, whatever the filters and the page (one
 //!   tenant only; a listing across tenants has none).
 //!
@@ -66,7 +72,8 @@ pub enum Sort {
     /// Newest first (`sort=created`, the default).
     #[default]
     Created,
-    /// Soonest to expire first (`sort=expires`).
+    /// Soonest to stop verifying first (`sort=expires`): by the earliest of `expires_at`, the
+    /// end of the rotation overlap (a key in grace) and the revocation.
     Expires,
 }
 
@@ -107,6 +114,7 @@ pub struct ListQuery {
     tenant: Option<TenantId>,
     statuses: Vec<Status>,
     search: Option<String>,
+    search_masked_key: bool,
     sort: Sort,
     limit: u32,
     cursor: Option<String>,
@@ -131,6 +139,7 @@ impl ListQuery {
             tenant: None,
             statuses: Vec::new(),
             search: None,
+            search_masked_key: true,
             sort: Sort::Created,
             limit: MAX_PAGE_LIMIT,
             cursor: None,
@@ -152,6 +161,15 @@ impl ListQuery {
     #[must_use]
     pub fn search(mut self, q: impl Into<String>) -> Self {
         self.search = Some(q.into());
+        self
+    }
+
+    /// Whether [`search`](Self::search) also looks in the masked key (default: yes). Without
+    /// it a search matches the name and the key id only, so text of the key's prefix or
+    /// environment (`idx_test_`) matches nothing by itself.
+    #[must_use]
+    pub fn search_masked_key(mut self, also: bool) -> Self {
+        self.search_masked_key = also;
         self
     }
 
@@ -447,29 +465,32 @@ pub(crate) async fn page(
         };
         sql.push_str(&format!(
             " AND (credentials.name {like} {p} ESCAPE '\\' \
-             OR credentials.key_id {like} {p} ESCAPE '\\' \
-             OR credentials.masked_key {like} {p} ESCAPE '\\')"
+             OR credentials.key_id {like} {p} ESCAPE '\\'"
         ));
+        if query.search_masked_key {
+            sql.push_str(&format!(
+                " OR credentials.masked_key {like} {p} ESCAPE '\\'"
+            ));
+        }
+        sql.push(')');
     }
-    let (key, order, cmp) = match query.sort {
-        Sort::Created => (
-            "credentials.created_at",
-            "credentials.created_at DESC, credentials.seq DESC",
-            "<",
-        ),
-        Sort::Expires => (
-            "credentials.expires_at",
-            "credentials.expires_at, credentials.seq",
-            ">",
-        ),
+    let (key, desc, cmp) = match query.sort {
+        Sort::Created => ("credentials.created_at", " DESC", "<"),
+        Sort::Expires => (ends_at(backend_kind), "", ">"),
     };
     if let Some(after) = &after {
         let k = a.int(after.key);
         let s = a.int(after.seq);
-        sql.push_str(&format!(" AND ({key}, credentials.seq) {cmp} ({k}, {s})"));
+        // The first comparison alone lets the database seek into the index (SQLite does not
+        // take a row value over an indexed expression as a range); the second decides.
+        sql.push_str(&format!(
+            " AND {key} {cmp}= {k} AND ({key}, credentials.seq) {cmp} ({k}, {s})"
+        ));
     }
     let fetch = a.int(i64::from(query.limit) + 1);
-    sql.push_str(&format!(" ORDER BY {order} LIMIT {fetch}"));
+    sql.push_str(&format!(
+        " ORDER BY {key}{desc}, credentials.seq{desc} LIMIT {fetch}"
+    ));
 
     let rows = a.query(&sql).fetch_all(pool).await.map_err(backend)?;
     let limit = query.limit as usize;
@@ -479,7 +500,7 @@ pub(crate) async fn page(
         credentials.push(touches.record(row)?);
     }
     let next_cursor = more
-        .then(|| credentials.last().map(|c| cursor(query.sort, &c.key_id)))
+        .then(|| credentials.last().map(|c| cursor(query.sort, c)))
         .flatten();
     let counts = match &query.tenant {
         Some(t) => Some(counts(pool, t, query.now, query.expiring_window).await?),
@@ -492,25 +513,74 @@ pub(crate) async fn page(
     })
 }
 
-/// The cursor naming `key_id` as the last item of a page in `sort` order.
-fn cursor(sort: Sort, key_id: &KeyId) -> String {
-    format!("{}{}", sort.cursor_tag(), key_id.as_str())
+/// When a credential stops verifying, as SQL over the `credentials` row: the earliest of its
+/// expiry, its grace end and its revocation. The exact text of migration `20261201000005_ends`'s
+/// indexes, so that the databases order by the index.
+fn ends_at(backend_kind: Backend) -> &'static str {
+    match backend_kind {
+        Backend::Postgres => {
+            "LEAST(credentials.expires_at, credentials.grace_expires_at, credentials.revoked_at)"
+        }
+        _ => {
+            "MIN(credentials.expires_at, \
+             COALESCE(credentials.grace_expires_at, credentials.expires_at), \
+             COALESCE(credentials.revoked_at, credentials.expires_at))"
+        }
+    }
 }
 
-/// The sort key and insertion number of the credential a cursor names, within the listing.
+/// When `c` stops verifying: [`ends_at`] computed in Rust.
+fn ends_of(c: &Credential) -> i64 {
+    let mut end = c.expires_at;
+    for t in [c.grace_expires_at, c.revoked_at].into_iter().flatten() {
+        end = end.min(t);
+    }
+    end.unix_timestamp()
+}
+
+/// The cursor of a page whose last item is `last`: in creation order its key id (`c<id>`: the
+/// creation time never changes), in expiry order also the end it was listed at
+/// (`e<unix seconds>.<id>`), so that the next page starts where this one ended even if that key
+/// is rotated or revoked meanwhile.
+fn cursor(sort: Sort, last: &Credential) -> String {
+    match sort {
+        Sort::Created => format!("{}{}", sort.cursor_tag(), last.key_id.as_str()),
+        Sort::Expires => format!(
+            "{}{}.{}",
+            sort.cursor_tag(),
+            ends_of(last),
+            last.key_id.as_str()
+        ),
+    }
+}
+
+/// Where the page after a cursor starts: its sort key and the insertion number of the
+/// credential it names, within the listing.
 async fn resolve_cursor(
     pool: &AnyPool,
     query: &ListQuery,
     cursor: &str,
 ) -> Result<After, PageError> {
-    let id = cursor
+    let rest = cursor
         .strip_prefix(query.sort.cursor_tag())
-        .and_then(|rest| KeyId::parse(rest).ok())
         .ok_or(PageError::InvalidCursor)?;
+    let (listed_end, id) = match query.sort {
+        Sort::Created => (None, rest),
+        Sort::Expires => {
+            let (end, id) = rest.split_once('.').ok_or(PageError::InvalidCursor)?;
+            let end = end
+                .parse::<i64>()
+                .ok()
+                .filter(|_| !end.starts_with('+'))
+                .ok_or(PageError::InvalidCursor)?;
+            (Some(end), id)
+        }
+    };
+    let id = KeyId::parse(id).map_err(|_| PageError::InvalidCursor)?;
     let mut a = Args::new();
     let mut sql = String::from(
-        "SELECT CAST(created_at AS TEXT) AS created_at, CAST(expires_at AS TEXT) AS expires_at, \
-         CAST(seq AS TEXT) AS seq FROM credentials WHERE key_id = ",
+        "SELECT CAST(created_at AS TEXT) AS created_at, CAST(seq AS TEXT) AS seq \
+         FROM credentials WHERE key_id = ",
     );
     sql.push_str(&a.text(id.as_str()));
     if let Some(t) = &query.tenant {
@@ -527,10 +597,10 @@ async fn resolve_cursor(
         Ok(int_text(&s)?)
     };
     Ok(After {
-        key: get(match query.sort {
-            Sort::Created => "created_at",
-            Sort::Expires => "expires_at",
-        })?,
+        key: match listed_end {
+            Some(end) => end,
+            None => get("created_at")?,
+        },
         seq: get("seq")?,
     })
 }

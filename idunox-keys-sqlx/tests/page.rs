@@ -2,8 +2,8 @@
 //! reproduces) over several tenants with every status, names holding LIKE wildcards, mixed
 //! case and non-ASCII letters; random queries (tenant or all, status sets, searches, both
 //! orders, small pages) walked page by page and compared with filtering and sorting in Rust
-//! using the core's `Status::of`. Plus: paging stays exact while keys are created between
-//! pages, and malformed or foreign cursors are refused. Both backends.
+//! using the core's `Status::of`. Plus: paging stays exact while keys are created, rotated and
+//! revoked between pages, and malformed or foreign cursors are refused. Both backends.
 #![allow(missing_docs)]
 
 mod common;
@@ -144,10 +144,11 @@ fn expected(stored: &[Arc<Credential>], q: &Model) -> Vec<Arc<Credential>> {
         .filter(|(_, c)| {
             q.search.as_deref().is_none_or(|s| {
                 let s = fold(s);
+                let masked = if q.masked { c.masked_key.as_str() } else { "" };
                 [
                     c.name.as_deref().unwrap_or_default(),
                     c.key_id.as_str(),
-                    c.masked_key.as_str(),
+                    masked,
                 ]
                 .iter()
                 .any(|field| fold(field).contains(&s))
@@ -159,9 +160,17 @@ fn expected(stored: &[Arc<Credential>], q: &Model) -> Vec<Arc<Credential>> {
         Sort::Created => {
             out.sort_by(|(i, a), (j, b)| b.created_at.cmp(&a.created_at).then(j.cmp(i)))
         }
-        _ => out.sort_by(|(i, a), (j, b)| a.expires_at.cmp(&b.expires_at).then(i.cmp(j))),
+        _ => out.sort_by(|(i, a), (j, b)| ends(a).cmp(&ends(b)).then(i.cmp(j))),
     }
     out.into_iter().map(|(_, c)| c).collect()
+}
+
+/// When a key stops verifying: the earliest of its expiry, grace end and revocation.
+fn ends(c: &Credential) -> idunox_keys::time::OffsetDateTime {
+    [c.grace_expires_at, c.revoked_at]
+        .into_iter()
+        .flatten()
+        .fold(c.expires_at, |end, t| end.min(t))
 }
 
 fn expected_counts(stored: &[Arc<Credential>], tenant: &TenantId) -> StatusCounts {
@@ -183,6 +192,8 @@ struct Model {
     tenant: Option<TenantId>,
     statuses: Vec<Status>,
     search: Option<String>,
+    /// Whether the search also looks in the masked key.
+    masked: bool,
     sort: Sort,
     limit: u32,
 }
@@ -195,6 +206,7 @@ impl Model {
         };
         let q = base
             .statuses(self.statuses.iter().copied())
+            .search_masked_key(self.masked)
             .sort(self.sort)
             .limit(self.limit)
             .unwrap();
@@ -271,6 +283,7 @@ async fn random_listings_match_the_model(b: Backend) {
             tenant: r.chance(75).then(|| TenantId::new(*r.pick(&TENANTS))),
             statuses,
             search: random_search(&mut r, &stored),
+            masked: r.chance(70),
             sort: if r.chance(50) {
                 Sort::Created
             } else {
@@ -314,6 +327,7 @@ async fn paging_is_stable_while_keys_are_created(b: Backend) {
             tenant: Some(tenant.clone()),
             statuses: Vec::new(),
             search: None,
+            masked: true,
             sort,
             limit: 7,
         };
@@ -349,6 +363,48 @@ async fn paging_is_stable_while_keys_are_created(b: Backend) {
     }
 }
 
+/// In expiry order, a key revoked after its page was read moves to the front of the order
+/// (it stopped verifying then): the walk goes on where the page ended, so every other key is
+/// still returned once, in order, and the revoked one is not returned again.
+async fn expiry_paging_goes_on_where_the_page_ended(b: Backend) {
+    let Some(db) = db(b).await else { return };
+    let store = SqlKeyStore::new(pool(&db).await);
+    let tenant = TenantId::new("ten_a");
+    let mut stored = Vec::new();
+    for i in 0..30 {
+        let mut c = credential("ten_a", NOW - Duration::hours(i));
+        c.expires_at = NOW + Duration::days(i + 1);
+        store.insert(c.clone(), None).await.unwrap();
+        stored.push(c.key_id);
+    }
+    let query = || {
+        ListQuery::for_tenant(tenant.clone(), NOW)
+            .sort(Sort::Expires)
+            .limit(4)
+            .unwrap()
+    };
+    let mut got = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.page(&query().after(cursor)).await.unwrap();
+        got.extend(page.credentials.iter().map(|c| c.key_id));
+        if let Some(last) = page.credentials.last() {
+            store
+                .revoke(&tenant, &last.key_id, NOW - Duration::days(1))
+                .await
+                .unwrap();
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(got, stored, "every key once, soonest end first");
+    // The revoked keys now come first, by when they stopped verifying.
+    let first = store.page(&query()).await.unwrap();
+    assert!(first.credentials.iter().all(|c| c.revoked_at.is_some()));
+}
+
 async fn bad_cursors_and_searches_are_refused(b: Backend) {
     let Some(db) = db(b).await else { return };
     let store = SqlKeyStore::new(pool(&db).await);
@@ -362,6 +418,28 @@ async fn bad_cursors_and_searches_are_refused(b: Backend) {
     assert_eq!(page.next_cursor, None, "one key, one page");
     let good = format!("c{}", a.key_id.as_str());
     assert!(store.page(&q().after(Some(good.clone()))).await.is_ok());
+    let expires = |cursor: String| q().sort(Sort::Expires).after(Some(cursor));
+    let good_e = format!("e{}.{}", a.expires_at.unix_timestamp(), a.key_id.as_str());
+    assert!(store.page(&expires(good_e.clone())).await.is_ok());
+    assert!(
+        store
+            .page(&expires(format!("e-5.{}", a.key_id.as_str())))
+            .await
+            .is_ok()
+    );
+    for bad in [
+        format!("e{}", a.key_id.as_str()),
+        format!("e.{}", a.key_id.as_str()),
+        format!("e+5.{}", a.key_id.as_str()),
+        format!("e5x.{}", a.key_id.as_str()),
+        format!("e99999999999999999999.{}", a.key_id.as_str()),
+        format!("e5.{}", other.key_id.as_str()),
+        good.clone(),
+        format!("{good_e} "),
+    ] {
+        let err = store.page(&expires(bad.clone())).await.unwrap_err();
+        assert!(matches!(err, PageError::InvalidCursor), "{bad:?}: {err}");
+    }
     for bad in [
         String::new(),
         "c".into(),
@@ -393,5 +471,6 @@ async fn bad_cursors_and_searches_are_refused(b: Backend) {
 on_both_backends!(
     random_listings_match_the_model,
     paging_is_stable_while_keys_are_created,
+    expiry_paging_goes_on_where_the_page_ended,
     bad_cursors_and_searches_are_refused,
 );

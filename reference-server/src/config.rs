@@ -19,6 +19,12 @@
 //! | `rotation_grace_hours` | `[24, 48, 72]` | allowed rotation overlaps |
 //! | `expiring_threshold_days` | `30` | a key reads `expiring` this close to its expiry |
 //! | `argon2` | `{m_cost = 19456, t_cost = 2, p_cost = 1}` | cost of new hashes (keys and passwords) |
+//! | `argon2_workers` | CPU cores | argon2 runs at once (threads, each holding one `m_cost` buffer): the one budget of key hashing, cold key verification, sign-in and password changes |
+//! | `argon2_capacity` | 4 × `argon2_workers` | argon2 runs admitted at once, running plus waiting; past it 503 + `Retry-After` at once |
+//! | `argon2_reserved` | `argon2_workers` | of the capacity, runs kept for cold verifications of keys that verified before |
+//! | `max_keys_per_tenant` | `1000` | live keys a tenant may hold; a create beyond it is 409 `key_limit_reached` |
+//! | `scopes` | `[]` | the scope catalogue, `[{name, description}]` (see [`ScopeConfig`]) |
+//! | `max_staleness_ms` | `1000` | how old a cached credential record may be when used; `0` reads the store on every request |
 //! | `access_log` | `true` | one line per request on stdout |
 //! | `trusted_proxies` | `[]` | CIDRs of reverse proxies whose `X-Forwarded-For` is believed (see [`crate::guards::client_ip`]) |
 //! | `audit_retention_days` | `365` | audit entries older than this are deleted (at start, then hourly) |
@@ -37,7 +43,8 @@
 
 use core::fmt;
 
-use idunox_keys::{HashParams, KeyFormat, KeyId, Policy};
+use idunox_keys::restrictions::is_scope_name;
+use idunox_keys::{BudgetSettings, HashParams, KeyFormat, KeyId, Policy};
 use ipnet::IpNet;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
@@ -85,6 +92,9 @@ fn defaults() -> serde_json::Value {
         "argon2": { "m_cost": HashParams::DEFAULT.m_cost, "t_cost": HashParams::DEFAULT.t_cost,
                     "p_cost": HashParams::DEFAULT.p_cost },
         "access_log": true,
+        "max_keys_per_tenant": 1000,
+        "scopes": [],
+        "max_staleness_ms": 1000,
         "trusted_proxies": [],
         "audit_retention_days": 365,
         "body_timeout_seconds": 10,
@@ -113,6 +123,26 @@ impl From<Argon2Config> for HashParams {
     }
 }
 
+/// One entry of the scope catalogue (setting `scopes`): `{name = "orders:read", description =
+/// "Read orders"}`. Names are 1 to 64 ASCII letters, digits and `: . _ -`
+/// ([`is_scope_name`]); a description is 1 to [`MAX_SCOPE_DESCRIPTION_CHARS`] characters without
+/// control characters. Both are listed in the public configuration.
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeConfig {
+    /// The scope's name, as keys carry it and routes require it.
+    pub name: String,
+    /// What it allows, for people choosing scopes.
+    pub description: String,
+}
+
+/// The longest scope description, in characters.
+pub const MAX_SCOPE_DESCRIPTION_CHARS: usize = 200;
+/// The most scopes a catalogue may hold.
+pub const MAX_SCOPES: usize = 100;
+/// The longest `max_staleness_ms`: a minute.
+pub const MAX_STALENESS_MS: u64 = 60_000;
+
 /// The raw configuration as read from the figment.
 #[derive(Deserialize)]
 struct Raw {
@@ -134,7 +164,13 @@ struct Raw {
     rotation_grace_hours: Vec<u32>,
     expiring_threshold_days: u32,
     argon2: Argon2Config,
+    argon2_workers: Option<usize>,
+    argon2_capacity: Option<usize>,
+    argon2_reserved: Option<usize>,
     access_log: bool,
+    max_keys_per_tenant: u32,
+    scopes: Vec<ScopeConfig>,
+    max_staleness_ms: u64,
     trusted_proxies: Vec<String>,
     audit_retention_days: u32,
     body_timeout_seconds: u64,
@@ -206,6 +242,14 @@ pub struct ServerConfig {
     pub expiring_threshold_days: u32,
     /// Cost of new argon2id hashes.
     pub argon2: Argon2Config,
+    /// The size of the process's one argon2 budget (workers, capacity, reserved share).
+    pub argon2_budget: BudgetSettings,
+    /// The most live keys one tenant may hold.
+    pub max_keys_per_tenant: u32,
+    /// The scope catalogue, in the configured order.
+    pub scopes: Vec<ScopeConfig>,
+    /// How stale a cached credential record may be; zero reads the store on every request.
+    pub max_staleness: std::time::Duration,
     /// One line per request on stdout.
     pub access_log: bool,
     /// Reverse proxies whose `X-Forwarded-For` entries are believed.
@@ -325,6 +369,20 @@ impl ServerConfig {
         }
         idunox_keys::SecretHasher::new(raw.argon2.into())
             .map_err(|e| ConfigError::Invalid(format!("argon2: {e}")))?;
+        let argon2_budget =
+            budget_settings(raw.argon2_workers, raw.argon2_capacity, raw.argon2_reserved)?;
+        if raw.max_keys_per_tenant == 0 {
+            return Err(ConfigError::Invalid(
+                "max_keys_per_tenant must be at least 1".into(),
+            ));
+        }
+        check_scopes(&raw.scopes)?;
+        if raw.max_staleness_ms > MAX_STALENESS_MS {
+            return Err(ConfigError::Invalid(format!(
+                "max_staleness_ms must be at most {MAX_STALENESS_MS} (a minute): a change to a \
+                 key would take longer than that to reach the other instances"
+            )));
+        }
         let host = match raw.address {
             std::net::IpAddr::V6(a) => format!("[{a}]"),
             std::net::IpAddr::V4(a) => a.to_string(),
@@ -354,6 +412,10 @@ impl ServerConfig {
             rotation_grace_hours: raw.rotation_grace_hours,
             expiring_threshold_days: raw.expiring_threshold_days,
             argon2: raw.argon2,
+            argon2_budget,
+            max_keys_per_tenant: raw.max_keys_per_tenant,
+            scopes: raw.scopes,
+            max_staleness: std::time::Duration::from_millis(raw.max_staleness_ms),
             access_log: raw.access_log,
             trusted_proxies,
             audit_retention_days: raw.audit_retention_days,
@@ -368,15 +430,88 @@ impl ServerConfig {
             .unwrap_or_else(|_| KeyFormat::new("idx", "test").expect("a valid default format"))
     }
 
-    /// The lifecycle policy.
+    /// The lifecycle policy: validity, overlaps, expiring window, the live-key limit and the
+    /// scope catalogue's names.
     pub fn policy(&self) -> Policy {
         Policy {
             default_validity_days: self.default_validity_days,
             grace_hours: self.rotation_grace_hours.clone(),
             expiring_window: time::Duration::days(i64::from(self.expiring_threshold_days)),
-            ..Policy::default()
+            max_live_keys: Some(self.max_keys_per_tenant as usize),
+            scopes: self.scopes.iter().map(|s| s.name.clone()).collect(),
         }
     }
+}
+
+/// The argon2 budget's size: each setting given, or derived from the workers as
+/// [`BudgetSettings::default`] derives it from the cores.
+fn budget_settings(
+    workers: Option<usize>,
+    capacity: Option<usize>,
+    reserved: Option<usize>,
+) -> Result<BudgetSettings, ConfigError> {
+    let default = BudgetSettings::default();
+    let workers = workers.unwrap_or(default.workers);
+    if !(1..=256).contains(&workers) {
+        return Err(ConfigError::Invalid(
+            "argon2_workers must be between 1 and 256".into(),
+        ));
+    }
+    let capacity = capacity.unwrap_or(workers * 4);
+    if !(1..=65_536).contains(&capacity) {
+        return Err(ConfigError::Invalid(
+            "argon2_capacity must be between 1 and 65536".into(),
+        ));
+    }
+    let reserved = reserved.unwrap_or(workers.min(capacity - 1));
+    if reserved >= capacity {
+        return Err(ConfigError::Invalid(
+            "argon2_reserved must be below argon2_capacity, or nothing but known keys could \
+             ever run"
+                .into(),
+        ));
+    }
+    Ok(BudgetSettings {
+        workers,
+        capacity,
+        reserved,
+    })
+}
+
+/// The scope catalogue: well-formed names, none twice, bounded descriptions.
+fn check_scopes(scopes: &[ScopeConfig]) -> Result<(), ConfigError> {
+    if scopes.len() > MAX_SCOPES {
+        return Err(ConfigError::Invalid(format!(
+            "scopes: at most {MAX_SCOPES} scopes"
+        )));
+    }
+    for (i, s) in scopes.iter().enumerate() {
+        if !is_scope_name(&s.name) {
+            return Err(ConfigError::Invalid(format!(
+                "scopes: {:?} is not a scope name (1 to 64 ASCII letters, digits and : . _ -, \
+                 e.g. orders:read)",
+                s.name
+            )));
+        }
+        if scopes[..i].iter().any(|t| t.name == s.name) {
+            return Err(ConfigError::Invalid(format!(
+                "scopes: {:?} is listed twice",
+                s.name
+            )));
+        }
+        let chars = s.description.chars().count();
+        if chars == 0
+            || chars > MAX_SCOPE_DESCRIPTION_CHARS
+            || s.description.chars().any(char::is_control)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "scopes: the description of {:?} must be 1 to {MAX_SCOPE_DESCRIPTION_CHARS} \
+                 characters without control characters",
+                s.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One `trusted_proxies` entry: a CIDR (`10.0.0.0/8`, `fd00::/8`) or a bare address (that one
@@ -445,6 +580,10 @@ impl fmt::Debug for ServerConfig {
             .field("rotation_grace_hours", &self.rotation_grace_hours)
             .field("expiring_threshold_days", &self.expiring_threshold_days)
             .field("argon2", &self.argon2)
+            .field("argon2_budget", &self.argon2_budget)
+            .field("max_keys_per_tenant", &self.max_keys_per_tenant)
+            .field("scopes", &self.scopes)
+            .field("max_staleness", &self.max_staleness)
             .field("access_log", &self.access_log)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("audit_retention_days", &self.audit_retention_days)
@@ -571,6 +710,57 @@ mod tests {
     }
 
     #[test]
+    fn keys_scopes_staleness_and_the_budget() {
+        let base = figment().merge(("jwt_secret", "0123456789abcdef0123456789abcdef"));
+        let c = ServerConfig::from_figment(&base).unwrap();
+        assert_eq!(c.max_keys_per_tenant, 1000);
+        assert!(c.scopes.is_empty());
+        assert_eq!(c.max_staleness, std::time::Duration::from_secs(1));
+        assert_eq!(c.argon2_budget, BudgetSettings::default());
+        assert_eq!(c.policy().max_live_keys, Some(1000));
+        let c = ServerConfig::from_figment(
+            &base
+                .clone()
+                .merge(("argon2_workers", 3))
+                .merge(("max_staleness_ms", 0))
+                .merge((
+                    "scopes",
+                    serde_json::json!([
+                        {"name": "orders:read", "description": "Read orders"},
+                        {"name": "orders:write", "description": "Create and cancel orders"}
+                    ]),
+                )),
+        )
+        .unwrap();
+        assert_eq!(
+            c.argon2_budget,
+            BudgetSettings {
+                workers: 3,
+                capacity: 12,
+                reserved: 3
+            }
+        );
+        assert!(c.max_staleness.is_zero());
+        assert_eq!(c.policy().scopes, ["orders:read", "orders:write"]);
+        let c = ServerConfig::from_figment(
+            &base
+                .clone()
+                .merge(("argon2_workers", 1))
+                .merge(("argon2_capacity", 1)),
+        )
+        .unwrap();
+        assert_eq!(c.argon2_budget.reserved, 0, "one run, kept for nobody");
+        assert!(
+            ServerConfig::from_figment(
+                &base
+                    .merge(("argon2_capacity", 2))
+                    .merge(("argon2_reserved", 2))
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn defaults_and_checks() {
         let base = figment().merge(("jwt_secret", "0123456789abcdef0123456789abcdef"));
         let c = ServerConfig::from_figment(&base).unwrap();
@@ -601,6 +791,34 @@ mod tests {
             ("audit_retention_days", serde_json::json!(0)),
             ("body_timeout_seconds", serde_json::json!(0)),
             ("staff_totp_key", serde_json::json!("short")),
+            ("max_keys_per_tenant", serde_json::json!(0)),
+            ("max_staleness_ms", serde_json::json!(60_001)),
+            ("argon2_workers", serde_json::json!(0)),
+            ("argon2_capacity", serde_json::json!(0)),
+            (
+                "scopes",
+                serde_json::json!([{"name": "orders read", "description": "x"}]),
+            ),
+            ("scopes", serde_json::json!([{"name": "orders:read"}])),
+            (
+                "scopes",
+                serde_json::json!([{"name": "a", "description": ""}]),
+            ),
+            (
+                "scopes",
+                serde_json::json!([{"name": "a", "description": "line\nbreak"}]),
+            ),
+            (
+                "scopes",
+                serde_json::json!([{"name": "a", "description": "x", "extra": 1}]),
+            ),
+            (
+                "scopes",
+                serde_json::json!([
+                    {"name": "orders:read", "description": "Read orders"},
+                    {"name": "orders:read", "description": "Again"}
+                ]),
+            ),
             (
                 "jwt_staff_audience",
                 serde_json::json!("idunox-partner-portal"),

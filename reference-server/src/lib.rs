@@ -18,6 +18,7 @@ pub mod docs_page;
 pub mod error;
 pub mod guards;
 pub mod headers;
+pub mod keys;
 pub mod maintenance;
 pub mod portal;
 pub mod routes;

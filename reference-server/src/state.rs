@@ -1,10 +1,24 @@
-//! The managed application state: configuration, key manager, verifier, password work, session
-//! keys and the clock, built once at ignite from the figment and the database.
+//! The managed application state: configuration, the argon2 budget, key manager, verifier,
+//! password work, session keys and the clock, built once at ignite from the figment and the
+//! database.
+//!
+//! **One argon2 budget** ([`HashBudget`], sized by `argon2_workers`, `argon2_capacity` and
+//! `argon2_reserved`) runs every argon2 computation of the process: key creation and rotation
+//! (the [`KeyManager`]), cold key verification (the [`Verifier`]), sign-in and password changes
+//! ([`PasswordWork`]). Its dummy hash is made at start, so the first unknown-email sign-in costs
+//! what every later one costs.
+//!
+//! **Cached verification.** With `max_staleness_ms` above zero (default 1000), the key store
+//! runs its change feed and the verifier caches whole records, trusting them while the feed is
+//! confirmed fresh within that bound (see `docs/verification.md`); a change made through this
+//! process reaches its own verifier at once, other instances' within the bound. With `0` the
+//! store has no feed and every verification reads the database.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use idunox_keys::{BudgetSettings, Clock, HashBudget, KeyManager, SecretHasher, Verifier};
+use idunox_keys::{Clock, HashBudget, KeyManager, Verifier};
+use idunox_keys_sqlx::FeedSettings;
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
 
@@ -25,11 +39,14 @@ pub struct App {
     pub config: ServerConfig,
     /// The database.
     pub db: SqlDb,
-    /// Create, rotate, revoke, list.
+    /// The process's one argon2 budget (also inside `keys`, `verifier` and `passwords`).
+    pub budget: HashBudget,
+    /// The key rules over the store, for reads; changes go through [`App::keys_as`], which
+    /// audits them.
     pub keys: KeyManager<SqlKeyStore>,
     /// The `X-Api-Key` verifier.
     pub verifier: Verifier<SqlKeyStore>,
-    /// argon2id for portal passwords, bounded (and the dummy hash of unknown emails).
+    /// argon2id for portal passwords, on the budget (and the dummy hash of unknown emails).
     pub passwords: PasswordWork,
     /// Password checks in flight per client address.
     pub sign_ins: InFlight,
@@ -48,13 +65,23 @@ impl App {
     /// Build the state.
     ///
     /// # Errors
-    /// When the argon2 parameters are invalid or the dummy password hash cannot be made.
+    /// When the argon2 parameters are invalid, the dummy password hash cannot be made, or the
+    /// change feed cannot start.
     pub fn new(config: ServerConfig, db: SqlDb, clock: Arc<dyn Clock>) -> Result<Self, String> {
-        let hasher = SecretHasher::new(config.argon2.into()).map_err(|e| format!("argon2: {e}"))?;
-        // One argon2 budget for key hashing and cold verification.
-        let budget = HashBudget::new(config.argon2.into(), BudgetSettings::default())
+        let budget = HashBudget::new(config.argon2.into(), config.argon2_budget)
             .map_err(|e| format!("argon2: {e}"))?;
-        let store = SqlKeyStore::new(db.pool.clone());
+        budget
+            .prepare_dummy()
+            .map_err(|e| format!("cannot make the dummy password hash: {e}"))?;
+        let store = if config.max_staleness.is_zero() {
+            SqlKeyStore::new(db.pool.clone())
+        } else {
+            SqlKeyStore::with_feed(
+                db.pool.clone(),
+                FeedSettings::for_max_staleness(config.max_staleness),
+            )
+            .map_err(|e| format!("the key store's change feed: {e}"))?
+        };
         let policy = config.policy();
         let keys = KeyManager::new(store.clone(), config.key_format())
             .with_budget(budget.clone())
@@ -63,20 +90,21 @@ impl App {
         let verifier = Verifier::builder(store, config.key_format())
             .clock(clock.clone())
             .policy(&policy)
-            .budget(budget)
+            .budget(budget.clone())
+            .max_staleness(config.max_staleness)
             // Raising `argon2` in the configuration upgrades each key at its next cold check.
             .upgrade_hashes(true)
             .try_build()
             .map_err(|e| e.to_string())?;
-        let slots = std::thread::available_parallelism().map_or(2, usize::from) * 2;
         Ok(Self {
             jwt: JwtKeys::new(config.jwt_settings()),
             totp_seal: TotpSeal::new(&config.staff_totp_key),
             config,
             db,
+            passwords: PasswordWork::new(budget.clone()),
+            budget,
             keys,
             verifier,
-            passwords: PasswordWork::new(hasher, slots)?,
             sign_ins: InFlight::default(),
             unknown_email_failures: Arc::new(AtomicU64::new(0)),
             clock,

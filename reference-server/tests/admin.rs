@@ -756,11 +756,18 @@ async fn staff_revoke_keys_and_the_probe_refuses_them(b: Backend) {
             .await
             .assert_error(Status::NotFound, "not_found");
     }
-    // Staff cannot create or rotate: no such routes.
+    // Staff cannot create or rotate: the key list takes GET only, and there is no rotate.
+    s.post_json("/v1/admin/credentials", &token, json!({}))
+        .await
+        .assert_error(Status::MethodNotAllowed, "method_not_allowed");
     assert_eq!(
-        s.post_json("/v1/admin/credentials", &token, json!({}))
-            .await
-            .status,
+        s.post_json(
+            &format!("/v1/admin/credentials/{id}/rotate"),
+            &token,
+            json!({"grace_hours": 24})
+        )
+        .await
+        .status,
         Status::NotFound
     );
 

@@ -345,7 +345,6 @@ fn sign_in_with_totp_find_a_key_by_id_revoke_it_and_the_probe_refuses_it() {
 }
 
 #[test]
-#[ignore = "needs PATCH /v1/admin/credentials/<id> and allow-list enforcement (branch keys)"]
 fn restrict_a_key_name_and_allowed_addresses_on_the_partners_behalf() {
     browser_test(
         "admin_edit",
@@ -1149,7 +1148,6 @@ fn screenshots_of_tenants_a_tenant_and_the_audit_trail_in_both_themes() {
 }
 
 #[test]
-#[ignore = "needs the admin key list (GET /v1/admin/credentials)"]
 fn screenshots_of_the_key_search_in_both_themes() {
     browser_test(
         "admin_screenshots_keys",

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header as JwtHeader};
 use rocket::http::{Header, Status};
 use serde_json::{Value, json};
 
-const CREDENTIAL_FIELDS: [&str; 12] = [
+const CREDENTIAL_FIELDS: [&str; 14] = [
     "id",
     "name",
     "masked_key",
@@ -24,6 +24,8 @@ const CREDENTIAL_FIELDS: [&str; 12] = [
     "replaced_by",
     "replaces",
     "last_used_at",
+    "scopes",
+    "allowed_ips",
 ];
 
 fn assert_credential_shape(c: &Value) {
@@ -32,7 +34,7 @@ fn assert_credential_shape(c: &Value) {
     keys.sort_unstable();
     let mut want = CREDENTIAL_FIELDS.to_vec();
     want.sort_unstable();
-    assert_eq!(keys, want, "exactly the 12 credential fields");
+    assert_eq!(keys, want, "exactly the 14 credential fields");
 }
 
 fn id(r: &Reply) -> String {
@@ -68,8 +70,10 @@ async fn config_has_exactly_the_documented_fields(b: Backend) {
             "key_prefix",
             "portal_url",
             "rotation_grace_hours",
+            "scopes",
         ]
     );
+    assert_eq!(r.body["scopes"], json!([]));
     assert_eq!(r.body["environment"], "test");
     assert_eq!(r.body["key_prefix"], "idx");
     assert_eq!(r.body["default_validity_days"], 365);
@@ -91,6 +95,7 @@ async fn openapi_lists_every_path(b: Backend) {
         ("/v1/partner/config", "get"),
         ("/v1/partner/credentials", "get"),
         ("/v1/partner/credentials", "post"),
+        ("/v1/partner/credentials/{id}", "patch"),
         ("/v1/partner/credentials/{id}/rotate", "post"),
         ("/v1/partner/credentials/{id}/revoke", "post"),
         ("/v1/partner-auth-probe", "get"),
@@ -129,7 +134,7 @@ async fn every_v1_error_is_the_json_envelope(b: Backend) {
     s.get("/v1/nope", None)
         .await
         .assert_error(Status::NotFound, "not_found");
-    s.get("/v1/partner/credentials/abc", None)
+    s.get("/v1/partner/credentials/abc/nope", None)
         .await
         .assert_error(Status::NotFound, "not_found");
     // A known path under another method: 405 with Allow (see tests/http_surface.rs).
@@ -789,7 +794,7 @@ async fn probe_answers(b: Backend) {
         r.body,
         json!({"ok": true, "tenant": {"id": a.tenant_id, "name": "Acme"},
                "credential": {"id": id(&c), "masked_key": format!("idx_test_{}_••••", id(&c)),
-                              "status": "active"}})
+                              "status": "active", "scopes": null, "allowed_ips": null}})
     );
     // Warm path too.
     assert_eq!(s.probe(Some(&k)).await.status, Status::Ok);

@@ -1,13 +1,11 @@
-//! Browser tests of the portal pieces that wait for server routes not built yet (issue 14,
+//! Browser tests of the portal pieces that waited for server routes (issue 14,
 //! phase 2): rename (`PATCH /v1/partner/credentials/<id>`), change password
 //! (`POST /v1/partner/me/password`), the forced change after a one-time password
 //! (`must_change_password` on `/v1/partner/me`, a user created through the staff API) and
 //! sign-out ending the token on the server (`POST /v1/partner/auth/logout`).
 //!
-//! The page already speaks these routes; once the server answers them, remove the `#[ignore]`
-//! attributes (password change, sign-out and the forced change now run: the server answers
-//! them, and staff provision users through the admin API). Same harness and rules as
-//! `browser.rs`.
+//! They waited for the server's routes and now run (the `#[ignore]`s are gone). Same harness and
+//! rules as `browser.rs`.
 
 #[allow(dead_code, unreachable_pub)]
 mod browser_support;
@@ -26,7 +24,6 @@ async fn stored_token(page: &Page) -> String {
 }
 
 #[test]
-#[ignore = "needs the server API of issue 14 phase 2"]
 fn rename_a_key_in_place() {
     browser_test(
         "pending_rename",

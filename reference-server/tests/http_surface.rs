@@ -180,6 +180,11 @@ async fn wrong_methods_answer_405_with_allow_before_authentication(b: Backend) {
             "POST",
         ),
         (Method::Patch, "/v1/partner-auth-probe", "GET, HEAD"),
+        (
+            Method::Post,
+            "/v1/partner/credentials/AAAAAAAAAAAA",
+            "PATCH",
+        ),
         (Method::Post, "/v1/openapi.json", "GET, HEAD"),
         (Method::Get, "/v1/partner/me/password", "POST"),
         (Method::Get, "/v1/partner/auth/logout", "POST"),
@@ -207,7 +212,7 @@ async fn wrong_methods_answer_405_with_allow_before_authentication(b: Backend) {
     }
     s.send(
         s.client
-            .req(Method::Post, "/v1/partner/credentials/AAAAAAAAAAAA"),
+            .req(Method::Post, "/v1/partner/credentials/AAAAAAAAAAAA/nope"),
     )
     .await
     .assert_error(Status::NotFound, "not_found");

@@ -3,14 +3,20 @@
 //! (`local_cache_async`).
 //!
 //! The whole check — parse, checksum, environment, lookup, constant-time secret check,
-//! fresh status — is the core's; this guard only maps its refusal to the HTTP answer:
-//! 401 `missing_api_key` / `invalid_api_key` / `api_key_revoked` / `api_key_expired` with
-//! `WWW-Authenticate`, or 503 `service_unavailable` with `Retry-After`.
+//! fresh status, then the key's IP allow-list — is the core's; this guard gives it the client's
+//! address ([`ClientAddress`]: the peer, or the client a trusted proxy names) and maps its
+//! refusal to the HTTP answer: 401 `missing_api_key` / `invalid_api_key` / `api_key_revoked` /
+//! `api_key_expired` with `WWW-Authenticate`, 403 `ip_not_allowed`, or 503
+//! `service_unavailable` with `Retry-After`. The allow-list is checked after the secret and the
+//! status, so a wrong or revoked key from a denied address still answers as a wrong or revoked
+//! key, and an address says nothing about keys it cannot present. A restricted key whose client
+//! is unknown (a trusted proxy that names nobody) is refused.
 
 use idunox_keys::VerifiedKey;
 use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::error::ApiError;
+use crate::guards::ClientAddress;
 use crate::state::App;
 
 /// A key that passed verification.
@@ -35,11 +41,18 @@ impl<'r> FromRequest<'r> for &'r ApiKey {
                         idunox_keys::InvalidKey::SeveralValues,
                     )));
                 }
-                app.verifier
+                let key = app
+                    .verifier
                     .verify(presented.map(str::as_bytes))
                     .await
-                    .map(ApiKey)
-                    .map_err(|r| ApiError::from(&r))
+                    .map_err(|r| ApiError::from(&r))?;
+                let client = ClientAddress::resolve(
+                    req.remote().map(|r| r.ip()),
+                    req.headers().get("X-Forwarded-For"),
+                    &app.config.trusted_proxies,
+                );
+                key.check_ip(client.0).map_err(|r| ApiError::from(&r))?;
+                Ok(ApiKey(key))
             })
             .await;
         match outcome {

@@ -1,44 +1,37 @@
-//! Password work for sign-in and password changes: argon2id off the async executor, at most
-//! [`PasswordWork::slots`] runs at once (each default run holds 19 MiB), and a bounded wait for a
-//! slot.
+//! Password work for sign-in and password changes, on the process's one argon2 budget
+//! ([`HashBudget`]), which key creation, rotation and cold key verification share.
 //!
-//! - [`PasswordWork::slot`] is the one place that decides whether password work may start: it
-//!   waits at most [`SLOT_WAIT`] for a slot, then refuses with 503 `service_unavailable` and
-//!   `Retry-After: 1` instead of queueing without end.
+//! - The work runs on the budget's own threads, never on the async executor; past the budget's
+//!   capacity a check is **refused at once** with 503 `service_unavailable` and `Retry-After`
+//!   ([`busy`]), never queued behind a flood. (How many checks one client address may have in
+//!   flight is bounded apart, in [`crate::auth::in_flight`].)
 //! - An unknown email is checked against a dummy hash made at start with the configured
-//!   parameters, so it costs what a real user's check costs at those parameters, from the first
-//!   attempt on.
+//!   parameters ([`HashBudget::prepare_dummy`]), so it costs what a real user's check costs at
+//!   those parameters, from the first attempt on.
 //! - A correct password whose stored hash has weaker parameters than the configured ones is
-//!   rehashed in the same slot ([`Checked::Matched::rehash`]); the caller stores the new hash in
-//!   the sign-in's transaction. So raising `argon2` moves every active user to the new cost, and
-//!   real users and unknown emails cost the same again.
+//!   rehashed ([`Checked::Matched::rehash`]); the caller stores the new hash in the sign-in's
+//!   transaction. So raising `argon2` moves every active user to the new cost, and real users and
+//!   unknown emails cost the same again. When the budget is full at that moment the rehash is
+//!   left for the next sign-in: the sign-in itself succeeds.
 
-use std::time::Duration;
-
-use idunox_keys::SecretHasher;
+use idunox_keys::{BudgetError, HashBudget, Priority, SecretHasher};
 use rocket::http::Status;
-use tokio::sync::{Semaphore, SemaphorePermit};
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 
-/// The longest a password check waits for a slot before 503.
-pub const SLOT_WAIT: Duration = Duration::from_secs(1);
-
-/// The password hasher with its bound; see the [module docs](self).
+/// The password checks and hashes of the server, on its argon2 budget; see the
+/// [module docs](self).
+#[derive(Clone)]
 pub struct PasswordWork {
-    hasher: SecretHasher,
-    dummy: String,
-    slots: Semaphore,
-    size: usize,
+    budget: HashBudget,
 }
 
 impl core::fmt::Debug for PasswordWork {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PasswordWork")
-            .field("hasher", &self.hasher)
-            .field("slots", &self.size)
-            .finish_non_exhaustive()
+            .field("budget", &self.budget)
+            .finish()
     }
 }
 
@@ -66,91 +59,86 @@ impl core::fmt::Debug for Checked {
     }
 }
 
-impl PasswordWork {
-    /// Password work with this hasher and `slots` concurrent runs; makes the dummy hash now.
-    ///
-    /// # Errors
-    /// When the dummy hash cannot be made (no randomness).
-    pub fn new(hasher: SecretHasher, slots: usize) -> Result<Self, String> {
-        let dummy = hasher
-            .hash(b"idunox-dummy-password")
-            .map_err(|e| format!("cannot make the dummy password hash: {e}"))?;
-        let size = slots.max(1);
-        Ok(Self {
-            hasher,
-            dummy,
-            slots: Semaphore::new(size),
-            size,
-        })
-    }
+/// 503 `service_unavailable` with `Retry-After`: the argon2 budget is spent.
+pub fn busy(retry_after: u32) -> ApiError {
+    ApiError::new(
+        Status::ServiceUnavailable,
+        "service_unavailable",
+        "Too many passwords and keys are being hashed right now; retry in a moment.",
+    )
+    .retry_after(i64::from(retry_after))
+}
 
-    /// How many checks may run at once.
-    pub fn slots(&self) -> usize {
-        self.size
-    }
-
-    /// The hasher (its parameters are those of new hashes).
-    pub fn hasher(&self) -> &SecretHasher {
-        &self.hasher
-    }
-
-    /// Wait at most [`SLOT_WAIT`] for a slot.
-    ///
-    /// # Errors
-    /// 503 `service_unavailable` with `Retry-After: 1` when none frees in time.
-    pub async fn slot(&self) -> Result<SemaphorePermit<'_>, ApiError> {
-        match tokio::time::timeout(SLOT_WAIT, self.slots.acquire()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(ApiError::new(
-                Status::ServiceUnavailable,
-                "service_unavailable",
-                "Too many passwords are being checked right now; retry in a second.",
-            )
-            .retry_after(1)),
+/// A budget refusal as the HTTP answer: 503 when busy, 500 (logged) when hashing failed.
+fn answer(e: BudgetError) -> ApiError {
+    match e {
+        BudgetError::Busy { retry_after } => busy(retry_after),
+        other => {
+            eprintln!("error: password hashing failed: {other}");
+            ApiError::internal()
         }
+    }
+}
+
+impl PasswordWork {
+    /// Password work on `budget` (whose dummy hash the server prepares at start).
+    pub fn new(budget: HashBudget) -> Self {
+        Self { budget }
+    }
+
+    /// The budget.
+    pub fn budget(&self) -> &HashBudget {
+        &self.budget
+    }
+
+    /// The hasher of new hashes (its parameters are the configured ones).
+    pub fn hasher(&self) -> &SecretHasher {
+        self.budget.hasher()
     }
 
     /// Check `password` against the stored hash, or against the dummy for an unknown user
-    /// (`None`), in one slot.
+    /// (`None`).
     ///
     /// # Errors
-    /// 503 when no slot frees in time; 500 when the blocking task fails.
+    /// 503 at once when the budget is full; 500 when hashing fails.
     pub async fn check(
         &self,
         password: &Zeroizing<String>,
         stored: Option<&str>,
     ) -> Result<Checked, ApiError> {
-        let _slot = self.slot().await?;
-        let hasher = self.hasher.clone();
-        let pw = password.clone();
-        let known = stored.is_some();
-        let phc = stored.map_or_else(|| self.dummy.clone(), str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            let matched = hasher.verify(pw.as_bytes(), &phc).unwrap_or(false);
-            if !(matched && known) {
-                return Checked::Wrong;
-            }
-            let rehash = hasher
-                .needs_rehash(&phc)
-                .then(|| hasher.hash(pw.as_bytes()).ok())
-                .flatten();
-            Checked::Matched { rehash }
-        })
-        .await
-        .map_err(|_| ApiError::internal())
+        let matched = match self
+            .budget
+            .verify_or_dummy(Priority::Normal, password.as_bytes(), stored)
+            .await
+        {
+            Ok(matched) => matched,
+            // A stored hash this process cannot read (malformed, or beyond the bounds of the
+            // budget) matches nothing, like a wrong password.
+            Err(BudgetError::Hash(_)) => false,
+            Err(e) => return Err(answer(e)),
+        };
+        let Some(phc) = stored.filter(|_| matched) else {
+            return Ok(Checked::Wrong);
+        };
+        let rehash = if self.hasher().needs_rehash(phc) {
+            self.budget
+                .hash(Priority::Normal, password.as_bytes())
+                .await
+                .ok()
+        } else {
+            None
+        };
+        Ok(Checked::Matched { rehash })
     }
 
-    /// Hash a new password at the configured parameters, in one slot.
+    /// Hash a new password at the configured parameters.
     ///
     /// # Errors
-    /// 503 when no slot frees in time; 500 when hashing fails.
+    /// 503 at once when the budget is full; 500 when hashing fails.
     pub async fn hash(&self, password: &Zeroizing<String>) -> Result<String, ApiError> {
-        let _slot = self.slot().await?;
-        let hasher = self.hasher.clone();
-        let pw = password.clone();
-        tokio::task::spawn_blocking(move || hasher.hash(pw.as_bytes()))
+        self.budget
+            .hash(Priority::Normal, password.as_bytes())
             .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(|_| ApiError::internal())
+            .map_err(answer)
     }
 }

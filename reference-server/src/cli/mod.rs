@@ -17,7 +17,7 @@
 use std::io::Read;
 
 use clap::{Parser, Subcommand};
-use idunox_keys::{KeyId, SecretHasher};
+use idunox_keys::{BudgetSettings, HashBudget, KeyId, Priority};
 use rocket::figment::Figment;
 use zeroize::Zeroizing;
 
@@ -245,17 +245,24 @@ pub async fn user_add(
     Ok(db.create_user(tenant, &email, &hash, now()).await?)
 }
 
-/// Hash a portal password with the configured argon2id parameters, off the executor.
+/// Hash a portal password with the configured argon2id parameters, on an argon2 budget of the
+/// command's own (one worker: the command hashes one password), never on the async executor.
 ///
 /// # Errors
 /// When hashing fails.
 pub async fn hash_password(config: &ServerConfig, password: &str) -> Result<String, CliError> {
-    let hasher = SecretHasher::new(config.argon2.into())
-        .map_err(|e| CliError::Invalid(format!("argon2: {e}")))?;
-    let pw = Zeroizing::new(password.to_owned());
-    tokio::task::spawn_blocking(move || hasher.hash(pw.as_bytes()))
+    let budget = HashBudget::new(
+        config.argon2.into(),
+        BudgetSettings {
+            workers: 1,
+            capacity: 1,
+            reserved: 0,
+        },
+    )
+    .map_err(|e| CliError::Invalid(format!("argon2: {e}")))?;
+    budget
+        .hash(Priority::Normal, password.as_bytes())
         .await
-        .map_err(|_| CliError::Invalid("hashing was interrupted".into()))?
         .map_err(|e| CliError::Invalid(format!("hashing failed: {e}")))
 }
 

@@ -2,9 +2,8 @@
 //! no password, no token.
 //!
 //! [`record`] is the one writer. It takes any executor, so an action and its entry commit in one
-//! transaction (sign-in, sign-out, password change): either both are stored or the request fails.
-//! The credential routes still record after the key store's own write
-//! ([`SqlDb::record_audit_or_log`]) until their entries move into the key store's transactions.
+//! transaction (sign-in, sign-out, password change, and every key change through the audited key
+//! store of [`crate::keys`]): either both are stored or the request fails.
 //!
 //! Who acted is an [`Actor`]: a portal user, a staff member, or nobody (`None`) for an anonymous
 //! sign-in attempt, whose tried email and target user are in `detail`. Staff actions on a
@@ -109,6 +108,51 @@ impl Actor<'_> {
         match self {
             Self::User { .. } => "user",
             Self::Staff { .. } => "staff",
+        }
+    }
+}
+
+/// An [`Actor`] that owns its strings, for what outlives the request's borrows (the audited key
+/// store of [`crate::keys`]). Build it from any actor: `OwnedActor::from(session.actor())`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedActor {
+    /// A partner's portal user.
+    User {
+        /// `usr_…`
+        user_id: String,
+        /// Their email.
+        email: String,
+    },
+    /// An Idunox staff member.
+    Staff {
+        /// `stf_…`
+        staff_id: String,
+        /// Their email.
+        email: String,
+    },
+}
+
+impl OwnedActor {
+    /// The borrowed form, for [`NewEntry`].
+    pub fn as_actor(&self) -> Actor<'_> {
+        match self {
+            Self::User { user_id, email } => Actor::User { user_id, email },
+            Self::Staff { staff_id, email } => Actor::Staff { staff_id, email },
+        }
+    }
+}
+
+impl From<Actor<'_>> for OwnedActor {
+    fn from(actor: Actor<'_>) -> Self {
+        match actor {
+            Actor::User { user_id, email } => Self::User {
+                user_id: user_id.to_owned(),
+                email: email.to_owned(),
+            },
+            Actor::Staff { staff_id, email } => Self::Staff {
+                staff_id: staff_id.to_owned(),
+                email: email.to_owned(),
+            },
         }
     }
 }
@@ -272,14 +316,6 @@ pub async fn prune(db: &SqlDb, before: i64, batch: i64) -> Result<u64, sqlx::Err
 }
 
 impl SqlDb {
-    /// Record an entry after the fact, logging (not failing) when it cannot be written: the
-    /// credential routes' way until their entries move into the key store's transactions.
-    pub async fn record_audit_or_log(&self, e: NewEntry<'_>) {
-        if let Err(err) = record(&self.pool, e).await {
-            eprintln!("error: cannot write the audit trail: {err}");
-        }
-    }
-
     /// This tenant's entries, newest first, at most `limit`, older than the entry `before`.
     ///
     /// # Errors

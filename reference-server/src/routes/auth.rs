@@ -7,7 +7,7 @@
 //!    characters (NUL included) or over 254 characters is refused (422 `invalid_request`) before
 //!    any query; at most two password checks in flight per client address (429);
 //! 2. the attempt is reserved under the sign-in limits (429 with `Retry-After`), the user looked
-//!    up and the password checked in a bounded argon2 slot (503 after about a second without one),
+//!    up and the password checked on the one argon2 budget (503 at once when it is full),
 //!    for an unknown email against a dummy hash of the same cost;
 //! 3. wrong password, unknown email or disabled user: 401 `invalid_credentials`, the same answer
 //!    at the same cost (known users get a `login.failed` entry);

@@ -4,6 +4,7 @@ use rocket::serde::json::Json;
 use rocket::{State, get};
 use serde::Serialize;
 
+use crate::config::ScopeConfig;
 use crate::state::App;
 
 /// Exactly the fields `docs/http-api.md` lists.
@@ -17,6 +18,7 @@ pub struct PublicConfig {
     default_validity_days: u32,
     rotation_grace_hours: Vec<u32>,
     expiring_threshold_days: u32,
+    scopes: Vec<ScopeConfig>,
 }
 
 /// The public configuration.
@@ -32,5 +34,6 @@ pub fn config(app: &State<App>) -> Json<PublicConfig> {
         default_validity_days: c.default_validity_days,
         rotation_grace_hours: c.rotation_grace_hours.clone(),
         expiring_threshold_days: c.expiring_threshold_days,
+        scopes: c.scopes.clone(),
     })
 }

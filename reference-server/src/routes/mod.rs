@@ -36,6 +36,7 @@ pub fn stage() -> AdHoc {
                     config::config,
                     credentials::list,
                     credentials::create,
+                    credentials::update,
                     credentials::rotate,
                     credentials::revoke,
                     probe::probe,

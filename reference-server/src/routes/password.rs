@@ -7,8 +7,8 @@
 //! 1. the new password: under 12 characters, or the current one again → 422 `weak_password`;
 //!    over 1024 → 422 `invalid_request` (no argon2 work for either);
 //! 2. the current password is checked like a sign-in, under the same limits: two checks in
-//!    flight per address, the sign-in throttle on the user's email and this address (429), a
-//!    bounded argon2 slot (503). A wrong one is a sign-in failure (so a stolen session is no
+//!    flight per address, the sign-in throttle on the user's email and this address (429), the
+//!    one argon2 budget (503 at once when full). A wrong one is a sign-in failure (so a stolen session is no
 //!    unthrottled password oracle): `login.failed` in the audit trail, 403 `wrong_password`;
 //! 3. the new password is hashed at the configured parameters; one transaction clears this
 //!    address's failures, stores the hash (only if the password was not changed meanwhile, else

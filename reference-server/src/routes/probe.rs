@@ -23,9 +23,12 @@ pub struct ProbeCredential {
     id: String,
     masked_key: String,
     status: &'static str,
+    scopes: Option<Vec<String>>,
+    allowed_ips: Option<Vec<String>>,
 }
 
-/// 200 with the key's tenant and status, or the guard's 401 / 503.
+/// 200 with the key's tenant, status and restrictions, or the guard's 401 / 403 / 503. The
+/// probe needs no scope; it enforces the key's allow-list (the guard does).
 #[get("/v1/partner-auth-probe")]
 pub async fn probe(app: &State<App>, key: &ApiKey) -> Result<Json<ProbeResponse>, ApiError> {
     let k = &key.0;
@@ -45,6 +48,10 @@ pub async fn probe(app: &State<App>, key: &ApiKey) -> Result<Json<ProbeResponse>
             id: k.key_id.to_string(),
             masked_key: k.masked_key().to_owned(),
             status: k.status.as_str(),
+            scopes: k.scopes().map(<[String]>::to_vec),
+            allowed_ips: k
+                .allowed_ips()
+                .map(|l| l.iter().map(ToString::to_string).collect()),
         },
     }))
 }

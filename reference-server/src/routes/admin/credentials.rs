@@ -13,22 +13,31 @@
 //! Staff never create or rotate a partner's key (no such route: the secret goes to the partner
 //! alone). Unknown, malformed and other kinds of ids answer 404 `not_found`.
 //!
-//! Audit: `credential.revoked` (one per key revoked) and `tenant.keys_revoked` (when it revoked
-//! any) in the tenant's trail with the staff actor; a revoke that changes nothing writes none. Until the key store's audited writes land, these entries are written right
-//! after the key store's change, like the partner credential routes' (see
-//! [`SqlDb::record_audit_or_log`](crate::db::SqlDb::record_audit_or_log)).
+//! - `GET /v1/admin/credentials?tenant=&q=&status=&sort=&limit=&cursor=` → a page of keys across
+//!   tenants, each a Credential plus `"tenant": {"id", "name"}`; `q` (at most 200 characters)
+//!   matches the key id, the masked key and the name.
+//! - `PATCH /v1/admin/credentials/<id>` → as for partners, on the key's tenant's behalf.
+//!
+//! Audit: `credential.revoked` (one per key revoked), `tenant.keys_revoked` (when revoke-all
+//! revoked any) and `credential.updated` in the tenant's trail with the staff actor, written by
+//! the audited key store ([`crate::keys`]) in the change's own transaction; a change that
+//! changes nothing writes none.
+
+use std::collections::HashMap;
 
 use idunox_keys::{Credential, KeyId, KeyStore, TenantId};
+use idunox_keys_sqlx::ListQuery;
 use rocket::http::Status;
 use rocket::serde::json::Json;
-use rocket::{State, get, post};
+use rocket::{State, get, patch, post};
 use serde_json::json;
 
 use crate::auth::staff_session::StaffSession;
-use crate::db::audit::{Action, NewEntry};
 use crate::error::ApiError;
+use crate::guards::query::invalid;
+use crate::guards::{Body, QueryParams};
 use crate::routes::admin::{not_found, path_id};
-use crate::routes::credentials::CredentialView;
+use crate::routes::credentials::{CredentialView, PatchRequest, listing};
 use crate::routes::me::TenantView;
 use crate::state::App;
 
@@ -95,6 +104,76 @@ pub async fn detail(
     })))
 }
 
+/// Keys across tenants, a page at a time: `{"credentials": [Credential + "tenant"],
+/// "next_cursor"}`. `tenant` narrows to one tenant (then `counts` too); `q` matches the key id,
+/// the masked key and the name; `status`, `sort`, `limit` and `cursor` as for partners.
+#[get("/v1/admin/credentials")]
+pub async fn list(
+    app: &State<App>,
+    _staff: &StaffSession,
+    params: QueryParams<'_>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let base = match params.get("tenant") {
+        Some(tid) => {
+            // An unknown tenant lists nothing; a malformed one is a bad parameter.
+            if !tid.starts_with("ten_") || tid.len() > 64 {
+                return Err(invalid("tenant must be a tenant id (ten_…)."));
+            }
+            listing::for_tenant(app, TenantId::new(tid)).search_masked_key(true)
+        }
+        None => {
+            ListQuery::across_tenants(app.now()).expiring_window(app.keys.policy().expiring_window)
+        }
+    };
+    let query = listing::read(&params, base)?;
+    let page = app
+        .keys
+        .store()
+        .page(&query)
+        .await
+        .map_err(|e| listing::page_error(&e))?;
+    let mut out = listing::page_json(app, &page);
+    let mut ids: Vec<&str> = page
+        .credentials
+        .iter()
+        .map(|c| c.tenant_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let tenants: HashMap<String, TenantView> = app
+        .db
+        .tenants_by_id(&ids)
+        .await?
+        .iter()
+        .map(|t| (t.id.clone(), TenantView::of(t)))
+        .collect();
+    if let Some(items) = out["credentials"].as_array_mut() {
+        for (item, c) in items.iter_mut().zip(&page.credentials) {
+            item["tenant"] = json!(tenants.get(c.tenant_id.as_str()));
+        }
+    }
+    Ok(Json(out))
+}
+
+/// Change a key's name, scopes or allow-list on its tenant's behalf: 200 `{"credential"}`, as
+/// for partners; audited in the tenant's trail with the staff actor.
+#[patch("/v1/admin/credentials/<id>", data = "<body>")]
+pub async fn update(
+    app: &State<App>,
+    staff: &StaffSession,
+    id: &str,
+    body: Body<PatchRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (found, _tenant) = find(app, id).await?;
+    let credential = app
+        .keys_as(staff.actor())
+        .update(&found.tenant_id, &found.key_id, body.0.into_changes())
+        .await?;
+    Ok(Json(
+        json!({ "credential": CredentialView::new(app, &credential) }),
+    ))
+}
+
 /// Revoke a key on its tenant's behalf: 200 `{"credential"}`; idempotent.
 #[post("/v1/admin/credentials/<id>/revoke")]
 pub async fn revoke(
@@ -102,22 +181,14 @@ pub async fn revoke(
     staff: &StaffSession,
     id: &str,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (found, tenant) = find(app, id).await?;
-    let credential = app.keys.revoke(&found.tenant_id, &found.key_id).await?;
-    let view = CredentialView::new(app, &credential);
-    if found.revoked_at.is_none() {
-        let now = app.now().unix_timestamp();
-        let entry = NewEntry::new(
-            now,
-            &tenant.id,
-            Some(staff.actor()),
-            Action::CredentialRevoked,
-        )
-        .credential(credential.key_id.as_str())
-        .detail(json!({ "revoked_at": view.revoked_at() }));
-        app.db.record_audit_or_log(entry).await;
-    }
-    Ok(Json(json!({ "credential": view })))
+    let (found, _tenant) = find(app, id).await?;
+    let credential = app
+        .keys_as(staff.actor())
+        .revoke(&found.tenant_id, &found.key_id)
+        .await?;
+    Ok(Json(
+        json!({ "credential": CredentialView::new(app, &credential) }),
+    ))
 }
 
 /// Revoke every key of a tenant that still verifies: 200 `{"revoked": N}`.
@@ -134,30 +205,8 @@ pub async fn revoke_all(
         .await?
         .ok_or_else(|| not_found("tenant"))?;
     let revoked = app
-        .keys
+        .keys_as(staff.actor())
         .revoke_all(&TenantId::new(tenant.id.clone()))
         .await?;
-    let now = app.now().unix_timestamp();
-    for key_id in &revoked {
-        let entry = NewEntry::new(
-            now,
-            &tenant.id,
-            Some(staff.actor()),
-            Action::CredentialRevoked,
-        )
-        .credential(key_id.as_str())
-        .detail(json!({ "via": "revoke_all" }));
-        app.db.record_audit_or_log(entry).await;
-    }
-    if !revoked.is_empty() {
-        let entry = NewEntry::new(
-            now,
-            &tenant.id,
-            Some(staff.actor()),
-            Action::TenantKeysRevoked,
-        )
-        .detail(json!({ "revoked": revoked.len() }));
-        app.db.record_audit_or_log(entry).await;
-    }
     Ok(Json(json!({ "revoked": revoked.len() })))
 }

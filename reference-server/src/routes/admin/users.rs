@@ -15,8 +15,8 @@
 //!
 //! Each change and its entry in the tenant's trail (`user.provisioned`, `user.password_reset`,
 //! `user.disabled`, `user.enabled`, `user.unlocked`, with the staff actor) commit in one
-//! transaction. The password is hashed in a bounded argon2 slot (503 when none frees in about a
-//! second), never logged, never stored in clear, never written in an audit entry.
+//! transaction. The password is hashed on the process's one argon2 budget (503 at once when it is
+//! full), never logged, never stored in clear, never written in an audit entry.
 
 use rocket::http::Status;
 use rocket::response::status::Custom;
