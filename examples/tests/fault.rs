@@ -1,7 +1,10 @@
 //! PostgreSQL stops mid-traffic under two `reference-server` processes and the `data-api`
 //! example, then comes back: every process answers 503 with the JSON envelope (and logs why)
 //! while it is down, no rotation is lost or half-done, and all of them serve again once it is
-//! back — without a restart.
+//! back — without a restart. It fails closed: the data API holds the warm key in its record
+//! cache, yet no probe sent more than 2 s (its `max_staleness`, 1 s by default, plus the change
+//! feed's detection margin) after the database stopped is accepted by any process; the last
+//! acceptance after the stop is printed per process (`--nocapture`).
 //!
 //! The cluster is this test's own ([`OwnedCluster`]), stopped and started on the same port; the
 //! servers run with `connect_timeout = 1`, so a request during the outage answers within about
@@ -11,6 +14,7 @@
 
 mod common;
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -23,6 +27,10 @@ fn assert_unavailable(who: &str, a: Option<Answer>) {
     assert!(a.is_envelope("service_unavailable"), "{who}: {}", a.body);
     assert!(a.retry_after.is_some(), "{who}: Retry-After");
 }
+
+/// No key may be accepted later than this after the database went away: the data API's
+/// `max_staleness` (1 s, its default) plus the change feed's detection margin (1 s).
+const FAIL_CLOSED_BOUND: Duration = Duration::from_secs(2);
 
 fn count(url: &str, sql: &str) -> i64 {
     psql(url, sql).unwrap().parse().unwrap()
@@ -55,8 +63,9 @@ fn postgres_down_mid_traffic_then_back() {
         .collect();
 
     let stop = AtomicBool::new(false);
+    let (down_at, back_at) = (OnceLock::new(), OnceLock::new());
     let (probes, rotations) = std::thread::scope(|s| {
-        // Probes round-robin over the three processes.
+        // Probes round-robin over the three processes, each with the instant it was sent.
         let probes = s.spawn(|| {
             let mut seen = Vec::new();
             for i in 0..400 {
@@ -64,7 +73,8 @@ fn postgres_down_mid_traffic_then_back() {
                     break;
                 }
                 let p = all[i % 3];
-                seen.push((p.name, probe(&http, p, &key)));
+                let sent = Instant::now();
+                seen.push((p.name, sent, probe(&http, p, &key)));
                 std::thread::sleep(Duration::from_millis(20));
             }
             seen
@@ -85,7 +95,7 @@ fn postgres_down_mid_traffic_then_back() {
 
         std::thread::sleep(Duration::from_millis(700));
         cluster.stop();
-        let down_at = Instant::now();
+        let down_at = *down_at.get_or_init(Instant::now);
         // While it is down: every process answers 503 with the envelope, portal writes too. (The
         // data API trusts its cached records until its change feed is older than its max
         // staleness, 1 s: no key may be accepted more than 2 s after the database went away.)
@@ -93,7 +103,7 @@ fn postgres_down_mid_traffic_then_back() {
             let answer = loop {
                 let r = probe(&http, p, &key);
                 let accepted = r.as_ref().is_some_and(|r| r.status == 200);
-                if !accepted || down_at.elapsed() > Duration::from_secs(2) {
+                if !accepted || down_at.elapsed() > FAIL_CLOSED_BOUND {
                     break r;
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -105,7 +115,11 @@ fn postgres_down_mid_traffic_then_back() {
             down_at.elapsed() < Duration::from_secs(15),
             "503s come fast"
         );
-        std::thread::sleep(Duration::from_millis(500));
+        // Past the bound, nothing is accepted any more (the probe thread keeps asking).
+        std::thread::sleep(
+            FAIL_CLOSED_BOUND.saturating_sub(down_at.elapsed()) + Duration::from_millis(500),
+        );
+        back_at.get_or_init(Instant::now);
         cluster.start_again();
 
         // Back, without restarting anything.
@@ -127,9 +141,43 @@ fn postgres_down_mid_traffic_then_back() {
         (probes.join().unwrap(), rotations.join().unwrap())
     });
 
+    // Fail closed: no probe sent later than the bound after the database stopped, and before
+    // it was started again, was accepted. Per process, the last acceptance after the stop.
+    let (down_at, back_at) = (*down_at.get().unwrap(), *back_at.get().unwrap());
+    for p in all {
+        let mut last_accepted = None;
+        let mut refused_during_outage = 0;
+        for (who, sent, answer) in probes.iter().filter(|(who, ..)| *who == p.name) {
+            let (Some(a), true) = (answer, *sent >= down_at && *sent < back_at) else {
+                continue;
+            };
+            if a.status == 200 {
+                let after = *sent - down_at;
+                assert!(
+                    after <= FAIL_CLOSED_BOUND,
+                    "{who}: a key accepted {after:?} after the database stopped"
+                );
+                last_accepted = Some(after);
+            } else {
+                refused_during_outage += 1;
+            }
+        }
+        assert!(
+            refused_during_outage > 0,
+            "{}: probed during the outage",
+            p.name
+        );
+        eprintln!(
+            "fail-closed: {}: last key accepted {} after PostgreSQL stopped; {refused_during_outage} \
+             probes refused before it came back",
+            p.name,
+            last_accepted.map_or("never".to_owned(), |d| format!("{} ms", d.as_millis())),
+        );
+    }
+
     // Every answer during the run was 200 or a 503 envelope: nothing else, no hang.
     let mut unavailable = 0;
-    for (who, answer) in &probes {
+    for (who, _, answer) in &probes {
         let a = answer
             .as_ref()
             .unwrap_or_else(|| panic!("{who}: transport error"));

@@ -3,7 +3,8 @@
 //! records and follows the database's change feed: milliseconds in practice, 1 s at most).
 //!
 //! Provisioned through the server's CLI; a key is created on A, probed through the example,
-//! rotated on B, revoked on A — and after each step all three agree. Then 32 concurrent rotations of one key, half to A and half to B, leave exactly one
+//! restricted on B (an allow-list) and lifted on A, rotated on B, revoked on A — and after each
+//! step all three agree. Then 32 concurrent rotations of one key, half to A and half to B, leave exactly one
 //! 201 and one successor. PostgreSQL is test-support's shared throwaway cluster (or
 //! `IDUNOX_TEST_POSTGRES_URL`); without it the test is skipped, except under `CI=true`.
 #![allow(missing_docs)]
@@ -12,7 +13,7 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
-use common::{Proc, agent, create, list, login, probe, revoke, rotate};
+use common::{Proc, agent, create, list, login, patch, probe, revoke, rotate};
 
 /// Retry `check` until it holds, for at most the default staleness bound (1 s) and a margin.
 fn within_staleness_bound(mut check: impl FnMut() -> Result<(), String>) {
@@ -55,20 +56,54 @@ fn two_servers_and_the_data_api_agree() {
     }
     let via_api = probe(&http, &api, &key1).unwrap();
     let via_portal = probe(&http, &a, &key1).unwrap();
-    // Every field the portal's probe answers, the data API answers alike. (The data API already
-    // adds the credential's `scopes` and `allowed_ips`; once the portal's probe does too, this
-    // is plain equality.)
-    let mut expected = via_portal.body.clone();
-    for field in ["scopes", "allowed_ips"] {
-        if expected["credential"].get(field).is_none() {
-            expected["credential"][field] = via_api.body["credential"][field].clone();
-        }
-    }
-    assert_eq!(via_api.body, expected, "same answer as the portal");
+    // The data API's probe and the portal's answer alike, restrictions included.
+    assert_eq!(via_api.body, via_portal.body, "same answer as the portal");
     assert_eq!(
         via_api.body["credential"]["scopes"],
         serde_json::Value::Null
     );
+
+    // Restrict on B (an allow-list this loopback client is outside of): refused everywhere
+    // within the bound, at once on B; then lift it on A.
+    let r = patch(
+        &http,
+        &b,
+        &token,
+        &id1,
+        serde_json::json!({"allowed_ips": ["203.0.113.0/24"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let on_b = probe(&http, &b, &key1).unwrap();
+    assert!(
+        on_b.status == 403 && on_b.is_envelope("ip_not_allowed"),
+        "{}",
+        on_b.body
+    );
+    for p in all {
+        within_staleness_bound(|| {
+            let r = probe(&http, p, &key1).unwrap();
+            (r.status == 403 && r.is_envelope("ip_not_allowed"))
+                .then_some(())
+                .ok_or_else(|| format!("{} {} {}", p.name, r.status, r.body))
+        });
+    }
+    let r = patch(
+        &http,
+        &a,
+        &token,
+        &id1,
+        serde_json::json!({"allowed_ips": null}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(probe(&http, &a, &key1).unwrap().status, 200, "at once on A");
+    for p in all {
+        within_staleness_bound(|| {
+            let r = probe(&http, p, &key1).unwrap();
+            (r.status == 200)
+                .then_some(())
+                .ok_or_else(|| format!("{} {} {}", p.name, r.status, r.body))
+        });
+    }
 
     // Rotate on B: the old key is in grace and the new one active, everywhere.
     let r = rotate(&http, &b, &token, &id1).unwrap();

@@ -286,6 +286,17 @@ pub enum ConfigError {
 }
 
 impl ServerConfig {
+    /// The session-token settings, for [`crate::auth::jwt::JwtKeys::new`].
+    pub fn jwt_settings(&self) -> crate::auth::jwt::JwtSettings<'_> {
+        crate::auth::jwt::JwtSettings {
+            secret: &self.jwt_secret,
+            issuer: &self.jwt_issuer,
+            audience: &self.jwt_audience,
+            staff_audience: &self.jwt_staff_audience,
+            ttl_seconds: self.jwt_ttl_seconds,
+        }
+    }
+
     /// Read and check the configuration.
     ///
     /// # Errors

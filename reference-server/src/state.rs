@@ -97,7 +97,7 @@ impl App {
             .try_build()
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            jwt: JwtKeys::new(&config),
+            jwt: JwtKeys::new(config.jwt_settings()),
             totp_seal: TotpSeal::new(&config.staff_totp_key),
             config,
             db,

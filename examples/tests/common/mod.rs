@@ -246,6 +246,15 @@ pub fn rotate(agent: &ureq::Agent, p: &Proc, token: &str, id: &str) -> Option<An
     )
 }
 
+pub fn patch(agent: &ureq::Agent, p: &Proc, token: &str, id: &str, body: Value) -> Answer {
+    send(
+        agent
+            .request("PATCH", &p.url(&format!("/v1/partner/credentials/{id}")))
+            .set("Authorization", &format!("Bearer {token}")),
+        Some(body),
+    )
+}
+
 pub fn revoke(agent: &ureq::Agent, p: &Proc, token: &str, id: &str) -> Answer {
     send(
         agent

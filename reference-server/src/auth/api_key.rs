@@ -41,7 +41,17 @@ impl<'r> FromRequest<'r> for &'r ApiKey {
                         idunox_keys::InvalidKey::SeveralValues,
                     ))
                 } else {
-                    app.verifier.verify(presented.map(str::as_bytes)).await
+                    match app.verifier.verify(presented.map(str::as_bytes)).await {
+                        Ok(key) => {
+                            let client = ClientAddress::resolve(
+                                req.remote().map(|r| r.ip()),
+                                req.headers().get("X-Forwarded-For"),
+                                &app.config.trusted_proxies,
+                            );
+                            key.check_ip(client.0).map(|()| key)
+                        }
+                        Err(refusal) => Err(refusal),
+                    }
                 };
                 let answer = answer.and_then(|key| {
                     let client = ClientAddress::resolve(

@@ -13,12 +13,28 @@
 //! (`jwt_staff_audience`, which the configuration requires to differ from `jwt_audience`): a
 //! partner's token fails the staff check and a staff token the partner check, whatever else
 //! they hold.
+//!
+//! This file depends on `jsonwebtoken` and `serde` only (the configuration hands it
+//! [`JwtSettings`]), so the `jwt_token` fuzz target compiles it by path without the server.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ServerConfig;
+/// What [`JwtKeys`] is made from: the configuration's `jwt_*` settings.
+#[derive(Clone, Copy)]
+pub struct JwtSettings<'a> {
+    /// The HS256 key (`jwt_secret`).
+    pub secret: &'a [u8],
+    /// `iss` of issued tokens, checked on every token.
+    pub issuer: &'a str,
+    /// `aud` of partner tokens.
+    pub audience: &'a str,
+    /// `aud` of staff tokens (differs from `audience`).
+    pub staff_audience: &'a str,
+    /// Session lifetime in seconds.
+    pub ttl_seconds: u64,
+}
 
 /// The claims of a session token.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -104,12 +120,12 @@ impl core::fmt::Debug for JwtKeys {
 }
 
 impl JwtKeys {
-    /// Keys from the configuration.
-    pub fn new(config: &ServerConfig) -> Self {
+    /// Keys from the configuration's settings.
+    pub fn new(config: JwtSettings<'_>) -> Self {
         let validation = |audience: &str| {
             let mut v = Validation::new(Algorithm::HS256);
             v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            v.set_issuer(&[&config.jwt_issuer]);
+            v.set_issuer(&[config.issuer]);
             v.set_audience(&[audience]);
             // Checked against the injected clock in `verify`.
             v.validate_exp = false;
@@ -118,14 +134,14 @@ impl JwtKeys {
             v
         };
         Self {
-            encoding: EncodingKey::from_secret(&config.jwt_secret),
-            decoding: DecodingKey::from_secret(&config.jwt_secret),
-            validation: validation(&config.jwt_audience),
-            staff_validation: validation(&config.jwt_staff_audience),
-            issuer: config.jwt_issuer.clone(),
-            audience: config.jwt_audience.clone(),
-            staff_audience: config.jwt_staff_audience.clone(),
-            ttl: i64::try_from(config.jwt_ttl_seconds).unwrap_or(i64::MAX / 4),
+            encoding: EncodingKey::from_secret(config.secret),
+            decoding: DecodingKey::from_secret(config.secret),
+            validation: validation(config.audience),
+            staff_validation: validation(config.staff_audience),
+            issuer: config.issuer.to_owned(),
+            audience: config.audience.to_owned(),
+            staff_audience: config.staff_audience.to_owned(),
+            ttl: i64::try_from(config.ttl_seconds).unwrap_or(i64::MAX / 4),
         }
     }
 

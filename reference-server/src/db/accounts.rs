@@ -372,6 +372,30 @@ impl SqlDb {
             .transpose()
     }
 
+    /// The tenants with these ids (unknown ids left out), in one query per 100 ids: what a
+    /// page of keys across tenants shows beside each key.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn tenants_by_id(&self, ids: &[&str]) -> Result<Vec<Tenant>, sqlx::Error> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(100) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, name FROM tenants WHERE id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.push(tenant_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The first tenant with this name (oldest first).
     ///
     /// # Errors

@@ -125,23 +125,25 @@ pub async fn list(
             ListQuery::across_tenants(app.now()).expiring_window(app.keys.policy().expiring_window)
         }
     };
-    let query = listing::read(&params, base)?;
-    let page = app
-        .keys
-        .store()
-        .page(&query)
-        .await
-        .map_err(|e| listing::page_error(&e))?;
+    let page = listing::page(app, &params, base).await?;
     let mut out = listing::page_json(app, &page);
-    let mut names: HashMap<String, Option<TenantView>> = HashMap::new();
+    let mut ids: Vec<&str> = page
+        .credentials
+        .iter()
+        .map(|c| c.tenant_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let tenants: HashMap<String, TenantView> = app
+        .db
+        .tenants_by_id(&ids)
+        .await?
+        .iter()
+        .map(|t| (t.id.clone(), TenantView::of(t)))
+        .collect();
     if let Some(items) = out["credentials"].as_array_mut() {
         for (item, c) in items.iter_mut().zip(&page.credentials) {
-            let id = c.tenant_id.as_str();
-            if !names.contains_key(id) {
-                let tenant = app.db.tenant(id).await?.map(|t| TenantView::of(&t));
-                names.insert(id.to_owned(), tenant);
-            }
-            item["tenant"] = json!(names.get(id).cloned().flatten());
+            item["tenant"] = json!(tenants.get(c.tenant_id.as_str()));
         }
     }
     Ok(Json(out))
