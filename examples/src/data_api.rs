@@ -31,6 +31,15 @@
 //! ```
 //!
 //! It listens on 127.0.0.1 only. `--help` lists the options.
+//!
+//! For operators (see [`observe`]): `GET /healthz`, `GET /readyz` (the database answers) and
+//! `GET /metrics` (Prometheus text; this machine, or `--metrics-token` from elsewhere) need no
+//! key; logs go to stderr through `tracing` (`RUST_LOG`, default `info`; `--log-format json`),
+//! one line per request and one per refused key with the reason; SIGTERM or Ctrl-C stops it
+//! gracefully: requests in flight finish, last-used times are written, exit code 0.
+
+mod observe;
+mod portal_config;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -60,6 +69,11 @@ use idunox_keys_tower::{
 };
 use serde_json::{Value, json};
 
+use observe::health::{MetricsToken, Ops, Readiness};
+use observe::logging::LogFormat;
+use observe::metrics::Metrics;
+use observe::request_log::{RequestLog, log_request};
+
 /// The scope the read route needs.
 const READ: &str = "orders:read";
 /// The scope the write route needs.
@@ -79,6 +93,10 @@ struct Args {
     /// in-memory demo store with one printed key.
     #[arg(long, env = "IDUNOX_DATABASE_URL")]
     database_url: Option<String>,
+    /// The portal's base URL (`http://127.0.0.1:8000`): read the key format (`key_prefix`,
+    /// `environment`) from its `GET /v1/partner/config` at start instead of the two flags below.
+    #[arg(long, env = "IDUNOX_PORTAL_URL")]
+    portal_url: Option<String>,
     /// Key prefix, as the portal's `key_prefix`.
     #[arg(long, env = "IDUNOX_KEY_PREFIX", default_value = "idx")]
     key_prefix: String,
@@ -106,6 +124,14 @@ struct Args {
     /// change feed (`0`: read the store on every request).
     #[arg(long, env = "IDUNOX_MAX_STALENESS_MS", default_value_t = 1000)]
     max_staleness_ms: u64,
+    /// Log lines on stderr: `text` (human) or `json` (one object per line). `RUST_LOG` filters
+    /// (default `info`).
+    #[arg(long, env = "DATA_API_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// A bearer token (at least 16 bytes) that lets clients on other machines read `/metrics`;
+    /// without it only this machine may.
+    #[arg(long, env = "DATA_API_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 /// The layer's settings from the command line.
@@ -243,32 +269,64 @@ fn routes<T: TenantDirectory>(tenants: T) -> Router {
 }
 
 /// The API: every route is behind the key layer, over any key store and tenant directory.
-/// Refusals are the JSON error envelope; a store failure (503) is also logged, at most once a
-/// second. `route_layer`: a path that no route matches answers 404 without a key check.
+/// Refusals are the JSON error envelope, counted in `metrics` by reason (the layer itself logs
+/// each one with its reason); a store failure (503) is also logged with its cause, at most once
+/// a second. `route_layer`: a path that no route matches answers 404 without a key check.
 fn router<K: KeyStore, T: TenantDirectory>(
     verifier: Verifier<K>,
     tenants: T,
     guard: &Guard,
+    metrics: &Arc<Metrics>,
 ) -> Router {
     let json = JsonRefusal::new();
     let last_logged = Arc::new(AtomicI64::new(0));
+    let counted = Arc::clone(metrics);
     let on_refusal = move |parts: &Parts, refusal: &Refusal| -> Response {
+        if let Some(v) = &counted.verifications {
+            v.refused(refusal);
+        }
         if let Refusal::Unavailable(e) = refusal {
             let now = idunox_keys::time::OffsetDateTime::now_utc().unix_timestamp();
             if last_logged.swap(now, Ordering::Relaxed) != now {
-                eprintln!(
-                    "error: key store unavailable, answering 503: {}",
-                    error_chain(e)
-                );
+                tracing::error!(error = %error_chain(e), "key store unavailable, answering 503");
             }
         }
         json.on_refusal(parts, refusal)
     };
-    routes(tenants).route_layer(
-        ApiKeyLayer::new(verifier)
-            .trusted_proxies(guard.trusted_proxies.iter().copied())
-            .on_refusal(on_refusal),
-    )
+    routes(tenants)
+        // Inside the key layer: reached only with an accepted key.
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(metrics),
+            count_accepted,
+        ))
+        .route_layer(
+            ApiKeyLayer::new(verifier)
+                .trusted_proxies(guard.trusted_proxies.iter().copied())
+                .on_refusal(on_refusal),
+        )
+}
+
+/// Count an accepted key (the middleware runs behind the key layer only).
+async fn count_accepted(
+    State(metrics): State<Arc<Metrics>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(v) = &metrics.verifications {
+        v.ok();
+    }
+    next.run(req).await
+}
+
+/// The whole service: `app`, the operations routes beside it (no key needed), and the request
+/// log around everything.
+fn service(app: Router, ops: Ops, format: &KeyFormat) -> Router {
+    let log = RequestLog {
+        metrics: Arc::clone(&ops.metrics),
+        format: format.clone(),
+    };
+    app.merge(observe::health::routes(Arc::new(ops)))
+        .layer(axum::middleware::from_fn_with_state(log, log_request))
 }
 
 /// An error and its sources, on one line.
@@ -291,7 +349,7 @@ async fn probe<T: TenantDirectory>(
     let name = match app.tenants.name(&key.tenant_id).await {
         Ok(name) => name,
         Err(e) => {
-            eprintln!("error: tenant directory unavailable, answering 503: {e}");
+            tracing::error!(error = %e, "tenant directory unavailable, answering 503");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [
@@ -397,16 +455,32 @@ async fn listen(port: u16) -> Result<(tokio::net::TcpListener, String), String> 
     Ok((listener, format!("http://{addr}")))
 }
 
-/// Serve with `ConnectInfo`, so the key layer knows each client's address.
+/// Serve with `ConnectInfo`, so the key layer knows each client's address, until SIGTERM or
+/// Ctrl-C; then stop accepting and let requests in flight finish, for up to
+/// [`observe::shutdown::GRACE`].
 async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let requested = Arc::clone(&stop);
+    let serving = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    .with_graceful_shutdown(async move {
+        observe::shutdown::requested().await;
+        requested.notify_one();
+    });
+    let served = tokio::select! {
+        served = serving => served,
+        () = async {
+            stop.notified().await;
+            tokio::time::sleep(observe::shutdown::GRACE).await;
+        } => {
+            tracing::warn!("requests still in flight after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    tracing::info!("stopped");
+    served
 }
 
 /// Print in one go; a closed stdout (`data-api | head -3`) must not take the server down.
@@ -455,6 +529,7 @@ async fn run_on_database(
             )
         })?;
     let tenants = PortalTenants(pool.clone());
+    let readiness = Readiness::database(pool.clone());
     // With a change feed the verifier caches whole records, trusted for --max-staleness-ms.
     let store = if guard.max_staleness.is_zero() {
         SqlKeyStore::new(pool)
@@ -462,15 +537,19 @@ async fn run_on_database(
         let feed = idunox_keys_sqlx::FeedSettings::for_max_staleness(guard.max_staleness);
         SqlKeyStore::with_feed(pool, feed).map_err(|e| e.to_string())?
     };
-    let app = if args.no_auth {
-        routes(tenants)
+    let (app, metrics) = if args.no_auth {
+        (routes(tenants), Metrics::new::<SqlKeyStore>(None))
     } else {
-        router(
-            guard.verifier(store.clone(), format.clone()),
-            tenants,
-            guard,
-        )
+        let verifier = guard.verifier(store.clone(), format.clone());
+        let metrics = Metrics::new(Some(&verifier));
+        (router(verifier, tenants, guard, &metrics), metrics)
     };
+    let ops = Ops {
+        metrics,
+        readiness,
+        token: metrics_token(args)?,
+    };
+    let app = service(app, ops, &format);
     let (listener, url) = listen(args.port).await?;
     say(&format!(
         "data-api listening on {url}\n\
@@ -485,8 +564,9 @@ async fn run_on_database(
         },
     ));
     let served = serve(listener, app).await;
-    if let Err(e) = store.flush().await {
-        eprintln!("warning: last-used times not written at shutdown: {e}");
+    match store.flush().await {
+        Ok(()) => tracing::debug!("last-used times written"),
+        Err(e) => tracing::warn!(error = %e, "last-used times not written at shutdown"),
     }
     served.map_err(|e| e.to_string())
 }
@@ -520,11 +600,19 @@ async fn run_demo(args: &Args, guard: &Guard, format: KeyFormat) -> Result<(), S
         .create_with(&tenant, read_only)
         .await
         .map_err(|e| e.to_string())?;
-    let app = if args.no_auth {
-        routes(tenants)
+    let (app, metrics) = if args.no_auth {
+        (routes(tenants), Metrics::new::<Arc<MemoryStore>>(None))
     } else {
-        router(guard.verifier(store, format), tenants, guard)
+        let verifier = guard.verifier(store, format.clone());
+        let metrics = Metrics::new(Some(&verifier));
+        (router(verifier, tenants, guard, &metrics), metrics)
     };
+    let ops = Ops {
+        metrics,
+        readiness: Readiness::Always,
+        token: metrics_token(args)?,
+    };
+    let app = service(app, ops, &format);
     let (listener, url) = listen(args.port).await?;
     // The plaintexts exist only here: shown once, never logged again.
     let (rw_key, ro_key) = (rw.api_key.expose_secret(), ro.api_key.expose_secret());
@@ -543,20 +631,39 @@ async fn run_demo(args: &Args, guard: &Guard, format: KeyFormat) -> Result<(), S
     serve(listener, app).await.map_err(|e| e.to_string())
 }
 
+/// `--metrics-token`, checked.
+fn metrics_token(args: &Args) -> Result<Option<MetricsToken>, String> {
+    args.metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(MetricsToken::new)
+        .transpose()
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let format = match KeyFormat::new(&args.key_prefix, &args.environment) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: --key-prefix / --environment: {e}");
-            return std::process::ExitCode::from(2);
-        }
+    observe::logging::init(args.log_format);
+    let format = match args.portal_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(portal) => match portal_config::fetch_key_format(portal).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("--portal-url: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => match KeyFormat::new(&args.key_prefix, &args.environment) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("--key-prefix / --environment: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        },
     };
-    let guard = match Guard::from_args(&args) {
+    let guard = match Guard::from_args(&args).and_then(|g| metrics_token(&args).map(|_| g)) {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("error: {e}");
+            tracing::error!("{e}");
             return std::process::ExitCode::from(2);
         }
     };
@@ -567,7 +674,7 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            tracing::error!("{e}");
             std::process::ExitCode::FAILURE
         }
     }

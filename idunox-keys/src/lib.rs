@@ -17,6 +17,9 @@ mod generate;
 pub mod hash;
 pub mod key;
 pub mod lifecycle;
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub mod metrics;
 mod records;
 pub mod restrictions;
 pub mod status;

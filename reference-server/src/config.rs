@@ -25,13 +25,15 @@
 //! | `max_keys_per_tenant` | `1000` | live keys a tenant may hold; a create beyond it is 409 `key_limit_reached` |
 //! | `scopes` | `[]` | the scope catalogue, `[{name, description}]` (see [`ScopeConfig`]) |
 //! | `max_staleness_ms` | `1000` | how old a cached credential record may be when used; `0` reads the store on every request |
-//! | `access_log` | `true` | one line per request on stdout |
+//! | `access_log` | `true` | one line per request in the log (see [`crate::observe::request_log`]) |
+//! | `log_format` | `text` | `text`: human lines; `json`: one JSON object per line (both on stderr; `RUST_LOG` filters, default `info`; see [`crate::observe::logging`]) |
+//! | `metrics_token` | none | a bearer token (at least 16 bytes) that lets clients on other machines read `/metrics`; without it only this machine may (see [`crate::observe::access`]) |
 //! | `trusted_proxies` | `[]` | CIDRs of reverse proxies whose `X-Forwarded-For` is believed (see [`crate::guards::client_ip`]) |
 //! | `audit_retention_days` | `365` | audit entries older than this are deleted (at start, then hourly) |
 //! | `body_timeout_seconds` | `10` | a JSON body not received whole within this many seconds answers 408 |
 //! | `keep_alive` | `0` | Rocket's HTTP/1 keep-alive, off: Rocket 0.5 has no idle timeout, so a kept-alive connection would stay open as long as the client likes (see the README's "Slow clients") |
 //! | `limits.json` | `64 KiB` | largest accepted JSON body (413 above) |
-//! | `log_level` | `off` | Rocket's own logging: off, so the access log is the one line per request (Rocket's `critical` still prints a warning per failed guard and per catcher); startup errors are printed by the binary itself |
+//! | `log_level` | `off` | Rocket's own logger (through the `log` crate, not `tracing`): off, so the request log is the one line per request; turning it on prints Rocket's unstructured lines, raw request URIs included, beside the log (see [`crate::observe::logging`]) |
 //!
 //! ```
 //! let figment = reference_server::config::figment()
@@ -250,7 +252,7 @@ pub struct ServerConfig {
     pub scopes: Vec<ScopeConfig>,
     /// How stale a cached credential record may be; zero reads the store on every request.
     pub max_staleness: std::time::Duration,
-    /// One line per request on stdout.
+    /// One line per request in the log.
     pub access_log: bool,
     /// Reverse proxies whose `X-Forwarded-For` entries are believed.
     pub trusted_proxies: Vec<IpNet>,

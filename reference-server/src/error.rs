@@ -108,7 +108,7 @@ impl ApiError {
             text.push_str(&s.to_string());
             source = s.source();
         }
-        eprintln!("error: database unavailable: {text}");
+        tracing::error!(error = %text, "database unavailable");
         Self::unavailable()
     }
 
@@ -185,7 +185,7 @@ impl From<ManageError> for ApiError {
             ManageError::NotFound => Self::not_found(),
             ManageError::Store(ref s) => Self::database(s),
             ManageError::Hash(_) | ManageError::Randomness => {
-                eprintln!("error: {e}");
+                tracing::error!(error = %e, "key management failed");
                 Self::internal()
             }
             _ => {

@@ -8,11 +8,20 @@ use std::io::IsTerminal;
 
 use reference_server::cli::{self, Cli, Command, StaffCommand, TenantCommand, UserCommand};
 use reference_server::config;
+use reference_server::observe::{self, logging, logging::LogFormat};
 
 #[rocket::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let figment = config::figment();
+    // One subscriber for the whole process, before anything logs (see `observe::logging`).
+    match LogFormat::from_figment(&figment) {
+        Ok(format) => logging::init(format),
+        Err(e) => {
+            logging::init(LogFormat::Text);
+            return fail(&e);
+        }
+    }
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {
             let mut rocket = reference_server::build(figment, Arc::new(idunox_keys::SystemClock));
@@ -22,20 +31,16 @@ async fn main() -> ExitCode {
             rocket = rocket.attach(rocket::fairing::AdHoc::on_liftoff("Listening", |r| {
                 Box::pin(async move {
                     let c = r.config();
+                    // On stdout on purpose: scripts and tests read the address from it.
                     println!(
                         "idunox reference server listening on http://{}:{}",
                         c.address, c.port
                     );
+                    tracing::info!(address = %c.address, port = c.port, "listening");
                 })
             }));
-            match rocket.launch().await {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(e) => {
-                    e.pretty_print();
-                    eprintln!("error: the server could not start: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            // SIGTERM or Ctrl-C: finish in-flight requests, write last-used times, exit 0.
+            observe::shutdown::finish(rocket.launch().await).await
         }
         Command::Tenant {
             command: TenantCommand::Add { name },
@@ -130,6 +135,6 @@ async fn staff_disabled(
 }
 
 fn fail(e: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
+    tracing::error!("{e}");
     ExitCode::FAILURE
 }

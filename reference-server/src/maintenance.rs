@@ -79,7 +79,10 @@ impl Upkeep {
         ) {}
         let unknown = self.unknown_email_failures.swap(0, Ordering::Relaxed);
         if unknown > 0 {
-            println!("sign-in: {unknown} failed attempts for unknown emails since the last count");
+            tracing::info!(
+                failed_attempts = unknown,
+                "sign-in: failed attempts for unknown emails since the last count"
+            );
         }
         if audit {
             let before = now - i64::from(self.retention_days) * 86_400;
@@ -117,7 +120,9 @@ pub fn stage() -> AdHoc {
                     match upkeep.run(audit).await {
                         Ok(_) if audit => last_audit = Some(tokio::time::Instant::now()),
                         Ok(_) => {}
-                        Err(e) => eprintln!("warning: upkeep of the portal's tables failed: {e}"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "upkeep of the portal's tables failed");
+                        }
                     }
                     tokio::select! {
                         () = &mut shutdown => break,

@@ -123,25 +123,25 @@ pub fn stage() -> AdHoc {
         let config = match ServerConfig::from_figment(rocket.figment()) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
+                tracing::error!("{e}");
                 return Err(rocket);
             }
         };
         if config.jwt_secret_source == SecretSource::Ephemeral {
-            eprintln!(
-                "warning: no jwt_secret configured (ROCKET_JWT_SECRET or jwt_secret in \
+            tracing::warn!(
+                "no jwt_secret configured (ROCKET_JWT_SECRET or jwt_secret in \
                  Rocket.toml); using a random one: portal sessions end when the server restarts"
             );
         }
         if config.staff_totp_key_source == crate::config::TotpKeySource::JwtSecret {
-            eprintln!(
-                "warning: no staff_totp_key configured; staff TOTP secrets are sealed with a key \
+            tracing::warn!(
+                "no staff_totp_key configured; staff TOTP secrets are sealed with a key \
                  derived from jwt_secret, so changing jwt_secret makes every staff member enrol \
                  again (set staff_totp_key to keep them apart)"
             );
         }
         let Some(db) = rocket.state::<SqlDb>().cloned() else {
-            eprintln!("error: the application state needs the database (see the error above)");
+            tracing::error!("the application state needs the database (see the error above)");
             return Err(rocket);
         };
         let clock = rocket.state::<ClockHandle>().map_or_else(
@@ -156,14 +156,14 @@ pub fn stage() -> AdHoc {
                 let flush = AdHoc::on_shutdown("Write last-used times", |_| {
                     Box::pin(async move {
                         if let Err(e) = store.flush().await {
-                            eprintln!("warning: last-used times not written at shutdown: {e}");
+                            tracing::warn!(error = %e, "last-used times not written at shutdown");
                         }
                     })
                 });
                 Ok(rocket.manage(app).attach(flush))
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                tracing::error!("{e}");
                 Err(rocket)
             }
         }

@@ -11,13 +11,10 @@
 #[allow(dead_code, unreachable_pub)]
 mod browser_support;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
 use browser_support::admin::Staff;
 use browser_support::{
     BrowserOptions, EMAIL, PASSWORD, Page, Server, ServerOptions, TENANT, assert_strict_page,
-    browser_test,
+    browser_test, publish_screenshot,
 };
 use fantoccini::key::Key;
 use serde_json::{Value, json};
@@ -27,14 +24,6 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 
 fn escape() -> char {
     Key::Escape.into()
-}
-
-fn publish_screenshot(path: &Path, name: &str) {
-    if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-        std::fs::create_dir_all(&docs).expect("docs/screenshots");
-        std::fs::copy(path, docs.join(name)).expect("copy the screenshot");
-    }
 }
 
 /// Opens the tenant named `name` from the tenant list; returns its id.
@@ -149,11 +138,13 @@ async fn activity_row(page: &Page, action: &str) -> Value {
 
 /// Waits until a token is refused by `path` (sign-out ends it on the server).
 async fn wait_refused(page: &Page, path: &str, token: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while page.api.call("GET", path, Some(token), None).0 != 401 {
-        assert!(Instant::now() < deadline, "{path} still takes the token");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // The page has sent its sign-out once it has no call on its way.
+    page.wait_idle().await;
+    assert_eq!(
+        page.api.call("GET", path, Some(token), None).0,
+        401,
+        "{path} still takes the token"
+    );
 }
 
 /// A tenant with one user (`ops@<slug>.example`, the portal password of the tests) and `keys`
@@ -345,7 +336,7 @@ fn sign_in_with_totp_find_a_key_by_id_revoke_it_and_the_probe_refuses_it() {
 }
 
 #[test]
-fn restrict_a_key_name_and_allowed_addresses_on_the_partners_behalf() {
+fn restrict_a_key_name_scopes_and_allowed_addresses_on_the_partners_behalf() {
     browser_test(
         "admin_edit",
         ServerOptions::default(),
@@ -365,6 +356,11 @@ fn restrict_a_key_name_and_allowed_addresses_on_the_partners_behalf() {
             assert_eq!(page.focused_id().await, "edit-name");
             assert_eq!(page.value("#edit-name").await, "Old name");
             page.fill("#edit-name", "Warehouse scanner (dock 4)").await;
+            // Scopes from the server's catalogue, with their descriptions.
+            page.wait_text("#edit-scopes-list", "Read orders").await;
+            page.click("#edit-scopes-only").await;
+            page.click("#edit-scopes-list input[value='orders:read']")
+                .await;
             page.click("#edit-ips-only").await;
             // A malformed block is refused by the server, on its field.
             page.fill("#edit-ips", "10.0.0.1/33").await;
@@ -382,6 +378,11 @@ fn restrict_a_key_name_and_allowed_addresses_on_the_partners_behalf() {
                 .await;
             page.wait_text(&format!("{row} .col-limits"), "1 address block")
                 .await;
+            assert!(
+                page.text(&format!("{row} .col-limits"))
+                    .await
+                    .contains("1 scope")
+            );
             assert!(page.has_focus(&row).await);
             page.wait_text("#status", "updated").await;
             assert_eq!(
@@ -392,6 +393,7 @@ fn restrict_a_key_name_and_allowed_addresses_on_the_partners_behalf() {
 
             // Any address again: the key works from here.
             page.click(&format!("{row} button[data-action=edit]")).await;
+            page.click("#edit-scopes-any").await;
             page.click("#edit-ips-any").await;
             page.click("#edit-submit").await;
             page.wait_dialog_closed("edit-dialog").await;

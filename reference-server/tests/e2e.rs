@@ -264,7 +264,7 @@ fn end_to_end(dir: &Path, url: &str, sqlite: bool) {
         );
     }
     assert!(
-        log_text.contains("POST /v1/partner/credentials 201"),
+        log_text.contains("method=POST route=/v1/partner/credentials status=201"),
         "one line per request: {log_text}"
     );
 
@@ -530,7 +530,7 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     assert_eq!(status, 401);
     let log = server.stop().join("\n");
     assert!(
-        log.contains("/v1/admin/credentials/<redacted> 400"),
+        log.contains("route=/v1/admin/credentials/<id> status=400"),
         "{log}"
     );
     for secret_text in [

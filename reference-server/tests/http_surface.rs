@@ -241,7 +241,66 @@ async fn allow_is_computed_from_the_mounted_routes(b: Backend) {
     assert_eq!(r.header("Cache-Control"), Some("no-store"));
 }
 
+async fn a_repeated_query_parameter_is_refused(b: Backend) {
+    let s = server(b).await;
+    let a = s.account("Acme", "admin@acme.test").await;
+    for query in [
+        "limit=5&limit=7",
+        "limit=5&lim%69t=5",
+        "before=3&limit=2&before=3",
+    ] {
+        let r = s
+            .get(&format!("/v1/partner/audit?{query}"), Some(&a.token))
+            .await;
+        r.assert_error(Status::UnprocessableEntity, "invalid_request");
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("more than once")
+        );
+        // Before authentication, like the other gates.
+        let r = s.get(&format!("/v1/partner/audit?{query}"), None).await;
+        r.assert_error(Status::UnprocessableEntity, "invalid_request");
+    }
+    let r = s.get("/v1/partner/audit?limit=5", Some(&a.token)).await;
+    assert_eq!(r.status, Status::Ok);
+    // A wrong method stays a 405, an unknown path a 404.
+    let r = s
+        .send(s.client.delete("/v1/partner/audit?limit=1&limit=2"))
+        .await;
+    r.assert_error(Status::MethodNotAllowed, "method_not_allowed");
+    let r = s.get("/v1/partner/nope?limit=1&limit=2", None).await;
+    r.assert_error(Status::NotFound, "not_found");
+}
+
+async fn a_body_that_is_not_an_object_is_refused(b: Backend) {
+    let s = server(b).await;
+    let a = s.account("Acme", "admin@acme.test").await;
+    // serde reads a struct from an array of its fields: `[null, null]` used to make a key.
+    for body in ["[null, null]", "[]", "null", "\"x\"", "7", " \n[\"a\", 30]"] {
+        let r = s
+            .post("/v1/partner/credentials", Some(&a.token), body)
+            .await;
+        r.assert_error(Status::UnprocessableEntity, "invalid_request");
+        assert_eq!(
+            r.body["error"]["message"],
+            "The request body must be a JSON object."
+        );
+    }
+    let r = s
+        .post("/v1/partner/credentials", Some(&a.token), "[nul")
+        .await;
+    r.assert_error(Status::BadRequest, "invalid_json");
+    let r = s
+        .post("/v1/partner/credentials", Some(&a.token), " {}")
+        .await;
+    assert_eq!(r.status, Status::Created);
+}
+
 on_both_backends!(
+    a_repeated_query_parameter_is_refused,
+    a_body_that_is_not_an_object_is_refused,
     no_store_however_the_path_is_spelled,
     bodies_must_be_json,
     wrong_methods_answer_405_with_allow_before_authentication,

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use idunox_keys::TenantId;
 use idunox_keys::time::Duration;
+use idunox_keys::{KeyStore, TenantId};
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Header, Status};
 use serde_json::{Value, json};
@@ -70,15 +70,6 @@ async fn credentials(s: &TestServer) -> i64 {
 
 async fn audit_rows(s: &TestServer) -> i64 {
     s.sql_count("SELECT COUNT(*) FROM audit_log").await
-}
-
-/// Make every audit insert fail (the table is renamed away), run `f`, put the table back.
-async fn without_audit_table<F: std::future::Future<Output = ()>>(s: &TestServer, f: F) {
-    s.sql_exec("ALTER TABLE audit_log RENAME TO audit_log_away")
-        .await;
-    f.await;
-    s.sql_exec("ALTER TABLE audit_log_away RENAME TO audit_log")
-        .await;
 }
 
 // ---------------------------------------------------------------- create and rotate
@@ -360,6 +351,28 @@ async fn patch_changes_and_bites_at_once(b: Backend) {
     .assert_error(Status::Conflict, "conflict");
 }
 
+async fn without_a_cache_every_request_reads_the_store(b: Backend) {
+    let s = server_with(b, |f| f.merge(("max_staleness_ms", 0))).await;
+    assert!(s.app().keys.store().feed().is_none(), "no change feed");
+    let a = s.account("Acme", "admin@acme.test").await;
+    let r = s.create(&a, json!({})).await;
+    let (kid, k) = (id(&r), key(&r));
+    for _ in 0..2 {
+        assert_eq!(
+            probe_from(&s, &k, "198.51.100.9", None).await.status,
+            Status::Ok
+        );
+    }
+    // A change made behind the server's back (another writer, no feed) is seen at once.
+    s.sql_exec(&format!(
+        "UPDATE credentials SET allowed_ips = '203.0.113.0/24' WHERE key_id = '{kid}'"
+    ))
+    .await;
+    probe_from(&s, &k, "198.51.100.9", None)
+        .await
+        .assert_error(Status::Forbidden, "ip_not_allowed");
+}
+
 // ---------------------------------------------------------------- the list
 
 async fn list_pages_filters_and_refusals(b: Backend) {
@@ -514,7 +527,7 @@ async fn every_change_commits_with_its_audit_entry_or_not_at_all(b: Backend) {
     let (kid, k) = (id(&r), key(&r));
     let keys_before = credentials(&s).await;
     let audit_before = audit_rows(&s).await;
-    without_audit_table(&s, async {
+    s.without_audit_table(async {
         s.create(&a, json!({}))
             .await
             .assert_error(Status::ServiceUnavailable, "service_unavailable");
@@ -725,7 +738,7 @@ async fn staff_list_and_restrict_keys_across_tenants(b: Backend) {
 
     // Revoke and revoke-all commit with their entries, or not at all.
     let other_ids = [id(&r2), id(&r3)];
-    without_audit_table(&s, async {
+    s.without_audit_table(async {
         s.post_empty(&format!("/v1/admin/credentials/{kid}/revoke"), &token)
             .await
             .assert_error(Status::ServiceUnavailable, "service_unavailable");
@@ -778,6 +791,7 @@ on_both_backends!(
     the_live_key_limit,
     the_default_limit_is_a_thousand,
     patch_changes_and_bites_at_once,
+    without_a_cache_every_request_reads_the_store,
     list_pages_filters_and_refusals,
     every_change_commits_with_its_audit_entry_or_not_at_all,
     restricted_keys_through_the_probe,

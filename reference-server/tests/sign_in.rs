@@ -417,20 +417,11 @@ async fn one_client_holds_at_most_two_sign_ins(b: Backend) {
 
 // ---------------------------------------------------------------- atomic audit
 
-/// Make every audit insert fail (the table is renamed away), run `f`, put the table back.
-async fn without_audit_table<F: std::future::Future<Output = ()>>(s: &TestServer, f: F) {
-    s.sql_exec("ALTER TABLE audit_log RENAME TO audit_log_away")
-        .await;
-    f.await;
-    s.sql_exec("ALTER TABLE audit_log_away RENAME TO audit_log")
-        .await;
-}
-
 async fn sign_in_sign_out_and_password_change_commit_with_their_audit_entry(b: Backend) {
     let s = server(b).await;
     let (_, user_id) = s.provision("Acme", "admin@acme.test").await;
     let token = s.token("admin@acme.test", PASSWORD).await;
-    without_audit_table(&s, async {
+    s.without_audit_table(async {
         // Sign-in: no audit entry, no session, no last-login time.
         s.login("admin@acme.test", PASSWORD)
             .await

@@ -123,6 +123,46 @@ impl Spawned {
         self.output()
     }
 
+    /// Send the process a signal by name (`TERM`, `INT`), with the system's `kill`.
+    ///
+    /// # Panics
+    /// When `kill` cannot be run or refuses (the process is gone).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("run kill -s {name}: {e}"));
+        assert!(status.success(), "kill -s {name} {} failed", self.name);
+    }
+
+    /// Wait up to `timeout` for the process to exit by itself; its exit status, or `None` when
+    /// it is still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait up to `timeout` for a line containing `text` among the lines not yet handed out;
+    /// the line, or `None`.
+    pub fn wait_for_line(&self, text: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.next_line(left)?;
+            if line.contains(text) {
+                return Some(line);
+            }
+        }
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

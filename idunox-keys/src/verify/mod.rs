@@ -353,6 +353,11 @@ impl<S: KeyStore> Verifier<S> {
         self.inner.cache.len()
     }
 
+    /// Whether it caches records under a store's change feed (see [`VerifierStats::feed_lag`]).
+    pub fn has_change_feed(&self) -> bool {
+        self.inner.feed.is_some()
+    }
+
     /// Sizes and state, for metrics.
     pub fn stats(&self) -> VerifierStats {
         let (cached_records, unknown_ids) = self.inner.records.as_ref().map_or((0, 0), |r| r.len());

@@ -8,9 +8,10 @@
 //! is inserted as text, never as HTML.
 //!
 //! The console shares the portal's look and its general-purpose modules — the HTTP client, DOM
-//! helpers, times, theme, dialogs, the one-time secret dialog, the session timers, the audit
-//! list and the style sheet — and serves them from the portal's own table of assets (one source
-//! file for both pages, see [`SHARED_WITH_PORTAL`]). Its own modules add the views: tenants, a
+//! helpers, times, theme, dialogs and their markup, the one-time secret dialog, the sign-in
+//! form, the session dialog and timers, the key restriction fields, the audit list and the style sheet — and
+//! serves them from the portal's own table of assets (one source file for both pages, see
+//! [`SHARED_WITH_PORTAL`]). Its own modules add the views: tenants, a
 //! tenant's users, the key search, the audit trail across tenants.
 //!
 //! Routes mounted by [`stage`]:
@@ -98,11 +99,6 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/key-search.js"),
     },
     Asset {
-        name: "key-lookup-fallback.js",
-        content_type: || ContentType::JavaScript,
-        body: include_bytes!("assets/key-lookup-fallback.js"),
-    },
-    Asset {
         name: "key-changes.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/key-changes.js"),
@@ -126,6 +122,10 @@ pub const SHARED_WITH_PORTAL: &[&str] = &[
     "theme.js",
     "notify.js",
     "dialogs.js",
+    "dialog-markup.js",
+    "session-dialog.js",
+    "signin-form.js",
+    "restrictions.js",
     "account-menu.js",
     "session-common.js",
     "secret-dialog.js",

@@ -35,24 +35,34 @@ impl<'r> FromRequest<'r> for &'r ApiKey {
                 };
                 let mut values = req.headers().get("x-api-key");
                 let presented = values.next();
-                if values.next().is_some() {
+                let answer = if values.next().is_some() {
                     // Two keys: refuse rather than guess which one counts.
-                    return Err(ApiError::from(&idunox_keys::Refusal::Invalid(
+                    Err(idunox_keys::Refusal::Invalid(
                         idunox_keys::InvalidKey::SeveralValues,
-                    )));
-                }
-                let key = app
-                    .verifier
-                    .verify(presented.map(str::as_bytes))
-                    .await
-                    .map_err(|r| ApiError::from(&r))?;
-                let client = ClientAddress::resolve(
-                    req.remote().map(|r| r.ip()),
-                    req.headers().get("X-Forwarded-For"),
-                    &app.config.trusted_proxies,
-                );
-                key.check_ip(client.0).map_err(|r| ApiError::from(&r))?;
-                Ok(ApiKey(key))
+                    ))
+                } else {
+                    match app.verifier.verify(presented.map(str::as_bytes)).await {
+                        Ok(key) => {
+                            let client = ClientAddress::resolve(
+                                req.remote().map(|r| r.ip()),
+                                req.headers().get("X-Forwarded-For"),
+                                &app.config.trusted_proxies,
+                            );
+                            key.check_ip(client.0).map(|()| key)
+                        }
+                        Err(refusal) => Err(refusal),
+                    }
+                };
+                let answer = answer.and_then(|key| {
+                    let client = ClientAddress::resolve(
+                        req.remote().map(|r| r.ip()),
+                        req.headers().get("X-Forwarded-For"),
+                        &app.config.trusted_proxies,
+                    );
+                    key.check_ip(client.0).map(|()| key)
+                });
+                crate::observe::metrics::record_verification(req, answer.as_ref());
+                answer.map(ApiKey).map_err(|r| ApiError::from(&r))
             })
             .await;
         match outcome {

@@ -74,7 +74,7 @@ fn answer(e: BudgetError) -> ApiError {
     match e {
         BudgetError::Busy { retry_after } => busy(retry_after),
         other => {
-            eprintln!("error: password hashing failed: {other}");
+            tracing::error!(error = %other, "password hashing failed");
             ApiError::internal()
         }
     }

@@ -134,15 +134,16 @@ pub fn sign_in_email(raw: &str) -> Result<String, ApiError> {
             "The email must not contain control characters.",
         ));
     }
-    let email = normalize_email(raw);
-    if email.chars().count() > MAX_EMAIL_LEN {
+    // Counted as sent (before trimming and lower-casing), so the bound is the document's
+    // `maxLength` exactly.
+    if raw.chars().count() > MAX_EMAIL_LEN {
         return Err(ApiError::new(
             Status::UnprocessableEntity,
             "invalid_request",
             format!("The email must be at most {MAX_EMAIL_LEN} characters."),
         ));
     }
-    Ok(email)
+    Ok(normalize_email(raw))
 }
 
 /// One sign-in attempt; see the [module docs](self).
@@ -288,5 +289,22 @@ impl<'a> Attempt<'a> {
         let since = self.now - LIMITS.window_secs;
         throttle::clear_client(&mut *tx, self.realm, &self.email, &self.bucket, since).await?;
         Ok(tx)
+    }
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::{MAX_EMAIL_LEN, sign_in_email};
+
+    #[test]
+    fn the_length_is_counted_as_sent() {
+        let email = format!("{}@b.example", "a".repeat(MAX_EMAIL_LEN - 10));
+        assert_eq!(sign_in_email(&email).unwrap(), email);
+        assert_eq!(
+            sign_in_email(&format!(" {email}")).unwrap_err().status.code,
+            422
+        );
+        assert_eq!(sign_in_email(" A@B.example").unwrap(), "a@b.example");
+        assert_eq!(sign_in_email("a\u{85}@b").unwrap_err().status.code, 422);
     }
 }

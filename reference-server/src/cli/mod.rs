@@ -216,9 +216,12 @@ pub fn read_password_stdin() -> Result<Zeroizing<String>, CliError> {
 /// When it does not look like an email.
 pub fn check_email(email: &str) -> Result<String, CliError> {
     let e = normalize_email(email);
+    // Control characters and the length are judged as sent (254 characters, not bytes); the
+    // rest after trimming and lower-casing.
     let ok = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        && e.len() <= 254;
+        && !e.chars().any(char::is_whitespace)
+        && !email.chars().any(char::is_control)
+        && email.chars().count() <= 254;
     if ok {
         Ok(e)
     } else {
@@ -346,6 +349,7 @@ pub fn demo_stage() -> rocket::fairing::AdHoc {
                                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                                 .take();
                             if let Some(m) = taken {
+                                // On stdout on purpose: the person who started the demo reads it.
                                 println!("{}", m.as_str());
                             }
                         })
@@ -353,9 +357,32 @@ pub fn demo_stage() -> rocket::fairing::AdHoc {
                 )
             }
             Err(e) => {
-                eprintln!("error: cannot provision the demo accounts: {e}");
+                tracing::error!("cannot provision the demo accounts: {e}");
                 Err(rocket)
             }
         }
     })
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::check_email;
+
+    #[test]
+    fn emails_are_judged_as_sent() {
+        assert_eq!(check_email(" Ops@Acme.Test ").unwrap(), "ops@acme.test");
+        // 254 characters, not bytes: 201 two-byte characters pass.
+        let wide = format!("{}@{}", "é".repeat(100), "é".repeat(100));
+        assert!(check_email(&wide).is_ok());
+        // Control characters anywhere, even where trimming would drop them.
+        assert!(check_email("\tops@acme.test").is_err());
+        assert!(check_email("ops@acme.test\n").is_err());
+        // The length as sent, surrounding spaces included.
+        let long = format!("{}@acme.test", "a".repeat(244));
+        assert!(check_email(&long).is_ok());
+        assert!(check_email(&format!(" {long}")).is_err());
+        for bad in ["", "@", "a@", "@b", "a@b@c", "a b@c"] {
+            assert!(check_email(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -28,6 +28,7 @@ use sqlx::AnyPool;
 
 pub mod accounts;
 pub mod audit;
+pub mod pool;
 pub mod sessions;
 pub mod sqlite_file;
 pub mod staff;
@@ -138,8 +139,8 @@ pub fn pool_settings(figment: &Figment) -> idunox_keys_sqlx::PoolSettings {
     }
 }
 
-/// Create a missing SQLite database file with mode 0600 before [`Db::init`] opens the pool (see
-/// [`sqlite_file`]). Attach before `Db::init()`.
+/// Create a missing SQLite database file with mode 0600 before [`pool::stage`] opens the pool
+/// (see [`sqlite_file`]). Attach before it.
 pub fn file_stage() -> AdHoc {
     AdHoc::try_on_ignite("SQLite file", |rocket: Rocket<Build>| async move {
         let url: Option<String> = rocket
@@ -148,7 +149,7 @@ pub fn file_stage() -> AdHoc {
             .ok();
         match url.map(|u| sqlite_file::create_private(&u)) {
             Some(Err(e)) => {
-                eprintln!("error: cannot create the SQLite database file: {e}");
+                tracing::error!("cannot create the SQLite database file: {e}");
                 Err(rocket)
             }
             _ => Ok(rocket),
@@ -156,12 +157,12 @@ pub fn file_stage() -> AdHoc {
     })
 }
 
-/// Migrations and the [`SqlDb`] handle, run after [`Db::init`] has opened the pool.
-/// Attach `Db::init()` first, then this.
+/// Migrations and the [`SqlDb`] handle, run after [`pool::stage`] has opened the pool.
+/// Attach it first, then this.
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Database migrations", |rocket: Rocket<Build>| async move {
         let Some(db) = Db::fetch(&rocket) else {
-            eprintln!("error: the database pool was not initialised");
+            tracing::error!("the database pool was not initialised");
             return Err(rocket);
         };
         let url: Option<String> = rocket
@@ -169,12 +170,12 @@ pub fn stage() -> AdHoc {
             .extract_inner(&format!("databases.{}.url", crate::config::DATABASE_NAME))
             .ok();
         let Some(backend) = url.as_deref().and_then(Backend::from_url) else {
-            eprintln!("error: databases.idunox.url must start with sqlite: or postgres:");
+            tracing::error!("databases.idunox.url must start with sqlite: or postgres:");
             return Err(rocket);
         };
         let sql = SqlDb::new(db.0.clone(), backend);
         if let Err(e) = sql.migrate().await {
-            eprintln!("error: database migrations failed: {e}");
+            tracing::error!("database migrations failed: {e}");
             return Err(rocket);
         }
         Ok(rocket.manage(sql))

@@ -236,3 +236,27 @@ pub async fn prune<'e, E: Executor<'e, Database = Any>>(
     .await?
     .rows_affected())
 }
+
+/// Live sessions (not ended, not expired at `now`) per `subject_kind`, for metrics.
+///
+/// # Errors
+/// A database error.
+pub async fn live_counts<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT subject_kind, CAST(COUNT(*) AS TEXT) AS n FROM sessions \
+         WHERE revoked_at IS NULL AND expires_at > $1 GROUP BY subject_kind",
+    )
+    .bind(now)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let n: String = r.try_get("n")?;
+            Ok((r.try_get("subject_kind")?, n.parse().unwrap_or(0)))
+        })
+        .collect()
+}

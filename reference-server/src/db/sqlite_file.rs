@@ -71,8 +71,8 @@ fn warn_if_shared(path: &std::path::Path) {
     if let Ok(meta) = std::fs::metadata(path)
         && meta.permissions().mode() & 0o077 != 0
     {
-        eprintln!(
-            "warning: the database file {} can be read by other users (mode {:o}); it holds \
+        tracing::warn!(
+            "the database file {} can be read by other users (mode {:o}); it holds \
              password and key hashes: `chmod 600` it",
             path.display(),
             meta.permissions().mode() & 0o777

@@ -8,6 +8,7 @@
 //! | not received whole within `body_timeout_seconds` (default 10) | 408 `request_timeout`, connection closed |
 //! | larger than `limits.json` (64 KiB by default) | 413 `payload_too_large` |
 //! | not JSON | 400 `invalid_json` |
+//! | JSON that is not an object (`[…]`, `"…"`, `null`) | 422 `invalid_request` |
 //! | JSON with missing, unknown or mistyped fields | 422 `invalid_request` |
 //!
 //! The media-type rule keeps a plain cross-site HTML form (which can only send
@@ -169,7 +170,20 @@ async fn read<T: Payload>(req: &Request<'_>, mut data: Data<'_>) -> Result<T, Ap
             format!("The request body is larger than the {limit} limit."),
         ));
     }
-    serde_json::from_slice::<T>(&bytes.into_inner()).map_err(|e| {
+    let bytes = bytes.into_inner();
+    if !is_object(&bytes) {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                Ok(_) => ApiError::new(
+                    Status::UnprocessableEntity,
+                    "invalid_request",
+                    "The request body must be a JSON object.",
+                ),
+                Err(_) => invalid_json(),
+            },
+        );
+    }
+    serde_json::from_slice::<T>(&bytes).map_err(|e| {
         if !e.is_data() {
             return invalid_json();
         }
@@ -183,6 +197,16 @@ async fn read<T: Payload>(req: &Request<'_>, mut data: Data<'_>) -> Result<T, Ap
         };
         ApiError::new(Status::UnprocessableEntity, "invalid_request", message)
     })
+}
+
+/// Whether the JSON text is an object (its first character after JSON whitespace is `{`). Every
+/// body is one: without this check serde would also read a struct from an array of its fields
+/// in order (`[null, null]`).
+fn is_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{')
 }
 
 fn invalid_json() -> ApiError {

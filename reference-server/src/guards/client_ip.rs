@@ -1,6 +1,6 @@
 //! The address a request came from: [`ClientAddress`] for restricted keys' allow-lists,
 //! [`ClientIp`] for the sign-in limits. One rule serves both, the core's
-//! [`client_address`](idunox_keys::restrictions::client_address) (the tower layer uses it too):
+//! [`idunox_keys::restrictions::client_address`] (the tower layer uses it too):
 //!
 //! - the TCP peer, unless the peer is in `trusted_proxies` (CIDRs, empty by default);
 //! - behind a trusted proxy: the right-most `X-Forwarded-For` entry that is not itself a trusted

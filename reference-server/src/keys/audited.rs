@@ -1,8 +1,8 @@
 //! [`AuditedStore`]: the server's [`SqlKeyStore`] with an actor, writing every change to a key
 //! and its audit entry in one transaction.
 //!
-//! Each write opens a [`KeyTx`](idunox_keys_sqlx::KeyTx), makes the change, writes the entry of
-//! [`entries`](super::entries) through the transaction's connection, and commits: both rows or
+//! Each write opens a [`idunox_keys_sqlx::KeyTx`], makes the change, writes the entry of
+//! [`super::entries`] through the transaction's connection, and commits: both rows or
 //! neither. A refusal of the store (unknown key, a rotation that lost, the live-key limit)
 //! writes no entry; a failure of the entry (the database, a constraint) rolls the change back
 //! and answers like a store failure (`StoreError::Backend`, 503). A write that changes nothing

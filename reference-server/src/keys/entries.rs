@@ -5,7 +5,7 @@
 //! | action | on | `detail` |
 //! | --- | --- | --- |
 //! | `credential.created` | the new key | `expires_at`, `name`, `scopes`, `allowed_ips` |
-//! | `credential.rotated` | the predecessor | `successor`, `grace_expires_at`, the successor's `expires_at` |
+//! | `credential.rotated` | the predecessor | `successor`, `grace_expires_at`, the successor's `expires_at` (and the requested `grace_hours`, which the route adds) |
 //! | `credential.revoked` | the key | `revoked_at` (and `via: "revoke_all"` from revoke-all) |
 //! | `credential.updated` | the key | `fields` (the names of those changed), `before` and `after` (their values) |
 //! | `tenant.keys_revoked` | — | `revoked` (how many) |

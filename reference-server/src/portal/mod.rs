@@ -100,11 +100,6 @@ pub(crate) const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/key-list.js"),
     },
     Asset {
-        name: "list-fallback.js",
-        content_type: || ContentType::JavaScript,
-        body: include_bytes!("assets/list-fallback.js"),
-    },
-    Asset {
         name: "activity.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/activity.js"),
@@ -128,6 +123,26 @@ pub(crate) const ASSETS: &[Asset] = &[
         name: "password.js",
         content_type: || ContentType::JavaScript,
         body: include_bytes!("assets/password.js"),
+    },
+    Asset {
+        name: "dialog-markup.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/dialog-markup.js"),
+    },
+    Asset {
+        name: "session-dialog.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/session-dialog.js"),
+    },
+    Asset {
+        name: "restrictions.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/restrictions.js"),
+    },
+    Asset {
+        name: "signin-form.js",
+        content_type: || ContentType::JavaScript,
+        body: include_bytes!("assets/signin-form.js"),
     },
     Asset {
         name: "dialogs.js",

@@ -101,19 +101,27 @@ pub fn page_query(
         Some(s) => s
             .parse::<i64>()
             .ok()
+            .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
             .filter(|l| (1..=MAX_LIMIT).contains(l))
             .ok_or_else(|| invalid("limit must be a whole number from 1 to 200."))?,
     };
     let before = match before {
         None => None,
         Some(s) => Some(
-            s.parse::<i64>()
-                .ok()
-                .filter(|b| *b > 0)
+            is_cursor(s)
+                .then(|| s.parse::<i64>().ok())
+                .flatten()
                 .ok_or_else(|| invalid("before must be a next_cursor from an earlier page."))?,
         ),
     };
     Ok((limit, before))
+}
+
+/// Whether `s` is spelled like a `next_cursor`: an entry id, 1 to 18 digits without a leading
+/// zero (the document's pattern `^[1-9][0-9]{0,17}$`), so `+7`, `007` and an empty value are
+/// refused rather than read as some other cursor.
+fn is_cursor(s: &str) -> bool {
+    (1..=18).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0')
 }
 
 /// Cut a page read with `limit + 1` entries to `limit`, and its `next_cursor`.
@@ -147,4 +155,33 @@ pub async fn audit(
         entries: entries.into_iter().map(view).collect(),
         next_cursor,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_query;
+
+    #[test]
+    fn cursors_and_limits_are_spelled_exactly() {
+        assert_eq!(page_query(Some("20"), Some("17")).unwrap(), (20, Some(17)));
+        assert_eq!(
+            page_query(None, Some("999999999999999999")).unwrap().1,
+            Some(999_999_999_999_999_999)
+        );
+        for before in [
+            "",
+            "0",
+            "007",
+            "+7",
+            "-7",
+            "1000000000000000000",
+            "1e3",
+            " 7",
+        ] {
+            assert!(page_query(None, Some(before)).is_err(), "before={before:?}");
+        }
+        for limit in ["+5", "0", "201", "5.0", ""] {
+            assert!(page_query(Some(limit), None).is_err(), "limit={limit:?}");
+        }
+    }
 }

@@ -12,7 +12,7 @@
 //! 3. wrong password, unknown email or disabled user: 401 `invalid_credentials`, the same answer
 //!    at the same cost (known users get a `login.failed` entry);
 //! 4. right password: one transaction clears this address's failures, opens the session (at most
-//!    [`MAX_PER_USER`](crate::auth::session::MAX_PER_USER) live per user, the oldest end),
+//!    [`crate::auth::session::MAX_PER_USER`] live per user, the oldest end),
 //!    records the time, stores a rehash when the stored hash is weaker than the configured
 //!    parameters, and writes `login.succeeded`; the token is signed before it commits.
 //!

@@ -25,7 +25,12 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
 /// Mount every `/v1` route.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("API routes", |rocket| async {
+        let document = rocket
+            .state::<crate::state::App>()
+            .map(|app| openapi::ServedDocument::new(&app.config))
+            .unwrap_or_default();
         rocket
+            .manage(document)
             .mount(
                 "/",
                 rocket::routes![

@@ -1,6 +1,7 @@
 //! How `/v1` requests find their route, around the routes themselves:
 //!
 //! - [`media_type`]: a gate before every route, 415 for a body that is not JSON;
+//! - [`query`]: a gate before every route, 422 for a query parameter given twice;
 //! - [`fallback`]: after every route, 405 with `Allow` for a known path under another method,
 //!   else 404;
 //! - [`table`]: the known paths and their methods, computed from the mounted routes;
@@ -12,6 +13,7 @@ use rocket::http::Method;
 
 pub mod fallback;
 pub mod media_type;
+pub mod query;
 pub mod table;
 
 /// The methods the gate and the fallbacks are mounted for: all Rocket knows but `HEAD`, which
@@ -37,12 +39,13 @@ pub fn is_api(req: &Request<'_>) -> bool {
     route_is_api || req.uri().path().segments().next() == Some("v1")
 }
 
-/// Mount the gate and the fallbacks, and manage the route table.
+/// Mount the gates and the fallbacks, and manage the route table.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("API routing", |rocket| async {
         rocket
             .manage(table::TableSlot::default())
             .mount("/", media_type::routes())
+            .mount("/", query::routes())
             .mount("/", fallback::routes())
     })
 }

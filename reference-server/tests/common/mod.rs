@@ -292,6 +292,15 @@ impl TestServer {
         sqlx::query(sql).execute(&self.sql().pool).await.unwrap();
     }
 
+    /// Make every audit insert fail (the table is renamed away), run `f`, put the table back.
+    pub async fn without_audit_table<F: std::future::Future<Output = ()>>(&self, f: F) {
+        self.sql_exec("ALTER TABLE audit_log RENAME TO audit_log_away")
+            .await;
+        f.await;
+        self.sql_exec("ALTER TABLE audit_log_away RENAME TO audit_log")
+            .await;
+    }
+
     /// A single integer from the test database.
     pub async fn sql_count(&self, sql: &str) -> i64 {
         let row = sqlx::query(sql).fetch_one(&self.sql().pool).await.unwrap();

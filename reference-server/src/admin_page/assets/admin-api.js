@@ -64,11 +64,6 @@ export function listCredentials({ tenant, q, status, limit, cursor } = {}) {
   return request('GET', `/v1/admin/credentials${queryString({ tenant, q, status, limit, cursor })}`, { auth: true });
 }
 
-/** GET /v1/admin/credentials/<id> (a key id or a masked key): `{credential, tenant}`. */
-export function getCredential(id) {
-  return request('GET', `/v1/admin/credentials/${path(id)}`, { auth: true });
-}
-
 /** PATCH /v1/admin/credentials/<id>. */
 export function updateCredential(id, changes) {
   return request('PATCH', `/v1/admin/credentials/${path(id)}`, { auth: true, body: changes });

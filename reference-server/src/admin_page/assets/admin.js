@@ -4,14 +4,16 @@
 // dialog, which only its reader closes.
 //
 // The console's own modules: admin-api (the staff API), admin-session (sign-in with TOTP,
-// expiry, re-authentication, sign-out), admin-state, router (views by address), tenants,
-// tenant-view, user-actions, key-search (with key-lookup-fallback for a server without the key
-// list), key-changes (revoke, restrict), audit-view. Shared with
-// the portal and served from its assets: http, dom, format, time-zone, theme, notify, dialogs,
-// account-menu, session-common, secret-dialog, credential, audit.
+// sign-out), admin-state, router (views by address), tenants, tenant-view, user-actions,
+// key-search (the server's key list across tenants), key-changes (revoke,
+// restrict), audit-view. Shared with the portal and served from its assets: http, dom, format,
+// time-zone, theme, notify, dialogs, dialog-markup (the session, revoke and edit dialogs),
+// account-menu, session-common, session-dialog (the warning and re-authentication),
+// restrictions, secret-dialog, credential, audit, and the style sheet app.css.
 
 import { initSession, onSignOut } from './admin-session.js';
 import { initAuditView, rerenderAuditView } from './audit-view.js';
+import { addDialogs } from './dialog-markup.js';
 import { initDialogs } from './dialogs.js';
 import { initKeyChanges, resetKeyChanges } from './key-changes.js';
 import { initKeySearch, rerenderKeySearch } from './key-search.js';
@@ -24,6 +26,7 @@ import { initTimeZone } from './time-zone.js';
 
 function init() {
   initTheme();
+  addDialogs({ code: true });
   initDialogs({ active: () => state.signedIn, fallbackFocus: viewTitle });
   initTimeZone(() => {
     rerenderTenants();

@@ -6,13 +6,18 @@ import { revokeCredential, updateCredential } from './admin-api.js';
 import { state, tenantName } from './admin-state.js';
 import { displayName, nameEl } from './credential.js';
 import { openDialog } from './dialogs.js';
-import { append, byId, clear, clearFieldErrors, fieldError, h, notice, show } from './dom.js';
-import { ApiError, messageOf } from './http.js';
+import { append, byId, clear, clearFieldErrors, h, notice } from './dom.js';
+import { messageOf } from './http.js';
 import { keyChanged } from './key-search.js';
 import { announce } from './notify.js';
-
-/** Most address blocks a key may carry. */
-const MAX_ALLOWED_IPS = 50;
+import {
+  clearRestrictionErrors,
+  describeRestrictionChanges,
+  editorChanges,
+  initRestrictions,
+  openEditor,
+  showEditorRefusal,
+} from './restrictions.js';
 
 function tenantLabel(credential) {
   const tenant = credential.tenant && typeof credential.tenant === 'object' ? credential.tenant : null;
@@ -66,112 +71,19 @@ async function submitRevoke(event) {
 
 let editing = null;
 
-function sameSet(a, b) {
-  if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every((x) => b.includes(x));
-}
-
-function scopeChoices(credential) {
-  const catalogue = state.config.scopes.map((s) => ({ name: s.name, description: s.description || '' }));
-  for (const name of Array.isArray(credential.scopes) ? credential.scopes : []) {
-    if (!catalogue.some((s) => s.name === name)) catalogue.push({ name, description: 'Not in the catalogue any more' });
-  }
-  return catalogue;
-}
-
-function syncModes() {
-  const scopesOnly = byId('edit-scopes-only').checked;
-  show(byId('edit-scopes-list'), scopesOnly);
-  show(byId('edit-ips-field'), byId('edit-ips-only').checked);
-}
-
 function openEdit(credential, opener) {
   editing = credential;
-  const form = byId('edit-form');
-  form.reset();
-  clearFieldErrors(form);
-  notice(byId('edit-error'), '');
-  show(byId('edit-scopes-error'), false);
-  append(clear(byId('edit-title')), ['Edit “', nameEl(credential, 'dialog-name'), '”']);
-  append(clear(byId('edit-text')), [
+  const text = [
     h('code', { class: 'nowrap' }, String(credential.masked_key)),
     ` of ${tenantLabel(credential)}. The key itself does not change; restrictions take effect at once, like a revoke.`,
-  ]);
-  byId('edit-name').value = credential.name || '';
-
-  const choices = scopeChoices(credential);
-  const scoped = Array.isArray(credential.scopes);
-  show(byId('edit-scopes-set'), choices.length > 0);
-  byId(scoped ? 'edit-scopes-only' : 'edit-scopes-any').checked = true;
-  const list = clear(byId('edit-scopes-list'));
-  choices.forEach((scope, index) => {
-    const id = `edit-scope-${index}`;
-    list.append(
-      h(
-        'label',
-        { class: 'scope-choice', for: id },
-        h('input', { type: 'checkbox', id, value: scope.name, checked: scoped && credential.scopes.includes(scope.name) }),
-        h('span', {}, h('code', {}, scope.name), scope.description ? h('span', { class: 'sub' }, scope.description) : null),
-      ),
-    );
-  });
-
-  const limited = Array.isArray(credential.allowed_ips);
-  byId(limited ? 'edit-ips-only' : 'edit-ips-any').checked = true;
-  byId('edit-ips').value = limited ? credential.allowed_ips.join('\n') : '';
-  syncModes();
-  openDialog(byId('edit-dialog'), opener, byId('edit-name'));
-}
-
-/** The PATCH body for what was changed in the form, or null when a field is refused here. */
-function changesFrom(credential) {
-  const changes = {};
-  const nameInput = byId('edit-name');
-  const name = nameInput.value.trim();
-  if ([...name].length > 100) {
-    fieldError(nameInput, 'The name can be at most 100 characters long.');
-    nameInput.focus();
-    return null;
-  }
-  if (name !== (credential.name || '')) changes.name = name || null;
-
-  if (!byId('edit-scopes-set').hidden) {
-    let scopes = null;
-    if (byId('edit-scopes-only').checked) {
-      scopes = [...byId('edit-scopes-list').querySelectorAll('input:checked')].map((i) => i.value);
-      if (!scopes.length) {
-        const box = byId('edit-scopes-error');
-        notice(box, 'Choose at least one scope, or allow any scope.');
-        byId('edit-scopes-list').querySelector('input')?.focus();
-        return null;
-      }
-    }
-    if (!sameSet(scopes, Array.isArray(credential.scopes) ? credential.scopes : null)) changes.scopes = scopes;
-  }
-
-  const ipsInput = byId('edit-ips');
-  let ips = null;
-  if (byId('edit-ips-only').checked) {
-    ips = ipsInput.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-    if (!ips.length || ips.length > MAX_ALLOWED_IPS) {
-      fieldError(
-        ipsInput,
-        ips.length ? `At most ${MAX_ALLOWED_IPS} address blocks (${ips.length} given).` : 'Enter at least one address block, or allow any address.',
-      );
-      ipsInput.focus();
-      return null;
-    }
-  }
-  if (!sameSet(ips, Array.isArray(credential.allowed_ips) ? credential.allowed_ips : null)) changes.allowed_ips = ips;
-  return changes;
+  ];
+  openEditor(credential, opener, text, state.config.scopes);
 }
 
 function describeChanges(changes) {
   const parts = [];
   if ('name' in changes) parts.push(changes.name ? `renamed to “${changes.name}”` : 'name removed');
-  if ('scopes' in changes) parts.push(changes.scopes ? `scopes ${changes.scopes.join(', ')}` : 'any scope');
-  if ('allowed_ips' in changes) parts.push(changes.allowed_ips ? `addresses ${changes.allowed_ips.join(', ')}` : 'any address');
-  return parts.join('; ');
+  return [...parts, ...describeRestrictionChanges(changes)].join('; ');
 }
 
 async function submitEdit(event) {
@@ -180,8 +92,8 @@ async function submitEdit(event) {
   if (!credential) return;
   clearFieldErrors(byId('edit-form'));
   notice(byId('edit-error'), '');
-  notice(byId('edit-scopes-error'), '');
-  const changes = changesFrom(credential);
+  clearRestrictionErrors('edit');
+  const changes = editorChanges(credential);
   if (!changes) return;
   if (!Object.keys(changes).length) {
     byId('edit-dialog').close();
@@ -197,20 +109,7 @@ async function submitEdit(event) {
     announce(`Key ${credential.masked_key} of ${tenantLabel(credential)} updated: ${describeChanges(changes)}.`);
   } catch (error) {
     if (!state.signedIn) return;
-    const code = error instanceof ApiError ? error.code : '';
-    if (code === 'invalid_name') {
-      fieldError(byId('edit-name'), error.message);
-      byId('edit-name').focus();
-    } else if (code === 'invalid_cidr') {
-      fieldError(byId('edit-ips'), error.message);
-      byId('edit-ips').focus();
-    } else if (code === 'invalid_scope') {
-      notice(byId('edit-scopes-error'), error.message);
-    } else if (error instanceof ApiError && error.status === 409) {
-      notice(byId('edit-error'), 'This key no longer works (revoked or expired), so it cannot be changed.');
-    } else {
-      notice(byId('edit-error'), messageOf(error));
-    }
+    showEditorRefusal(error);
   } finally {
     submit.disabled = false;
   }
@@ -220,9 +119,7 @@ async function submitEdit(event) {
 export function initKeyChanges() {
   byId('revoke-form').addEventListener('submit', submitRevoke);
   byId('edit-form').addEventListener('submit', submitEdit);
-  for (const id of ['edit-scopes-any', 'edit-scopes-only', 'edit-ips-any', 'edit-ips-only']) {
-    byId(id).addEventListener('change', syncModes);
-  }
+  initRestrictions('edit');
   return { revoke: openRevoke, edit: openEdit };
 }
 

@@ -12,8 +12,7 @@ import { rememberTenants, state, tenantName } from './admin-state.js';
 import { LIVE_STATUSES, STATUSES, expiryCell, nameEl, statusBadge } from './credential.js';
 import { byId, clear, h, show } from './dom.js';
 import { plural } from './format.js';
-import { ApiError, messageOf } from './http.js';
-import { lookUpAlone } from './key-lookup-fallback.js';
+import { messageOf } from './http.js';
 import { announce } from './notify.js';
 import { onEnter, replaceRoute, routeHash } from './router.js';
 import { bindTenantPicker, knownTenants } from './tenants.js';
@@ -156,13 +155,7 @@ async function load() {
   byId('keys-retry').disabled = true;
   try {
     const query = { tenant: search.tenant, q: search.q, status: search.status };
-    let data;
-    try {
-      data = await listCredentials({ ...query, limit: PAGE_SIZE, cursor: search.cursors[search.page] });
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      data = await lookUpAlone(query);
-    }
+    const data = await listCredentials({ ...query, limit: PAGE_SIZE, cursor: search.cursors[search.page] });
     if (seq !== search.seq || !state.signedIn) return;
     search.items = Array.isArray(data?.credentials) ? data.credentials : [];
     rememberTenants(search.items.map((c) => c.tenant).filter(Boolean));

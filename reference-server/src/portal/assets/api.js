@@ -51,10 +51,15 @@ export function listCredentials(query = {}) {
   return request('GET', `/v1/partner/credentials${queryString({ status, q, sort, limit, cursor })}`, { auth: true });
 }
 
-/** POST /v1/partner/credentials. */
-export function createCredential(name, validityDays) {
+/**
+ * POST /v1/partner/credentials. `scopes`, `allowedIps`: lists, or null for an unrestricted key
+ * (then not sent).
+ */
+export function createCredential(name, validityDays, { scopes = null, allowedIps = null } = {}) {
   const body = { validity_days: validityDays };
   if (name) body.name = name;
+  if (scopes) body.scopes = scopes;
+  if (allowedIps) body.allowed_ips = allowedIps;
   return request('POST', '/v1/partner/credentials', { auth: true, body });
 }
 
@@ -63,12 +68,14 @@ export function updateCredential(id, changes) {
   return request('PATCH', `/v1/partner/credentials/${encodeURIComponent(id)}`, { auth: true, body: changes });
 }
 
-/** POST /v1/partner/credentials/<id>/rotate. */
-export function rotateCredential(id, graceHours) {
-  return request('POST', `/v1/partner/credentials/${encodeURIComponent(id)}/rotate`, {
-    auth: true,
-    body: { grace_hours: graceHours },
-  });
+/**
+ * POST /v1/partner/credentials/<id>/rotate: the overlap, and the new key's validity in days
+ * (`null`: the server's default, `validity_days` left out).
+ */
+export function rotateCredential(id, graceHours, validityDays = null) {
+  const body = { grace_hours: graceHours };
+  if (validityDays !== null) body.validity_days = validityDays;
+  return request('POST', `/v1/partner/credentials/${encodeURIComponent(id)}/rotate`, { auth: true, body });
 }
 
 /** POST /v1/partner/credentials/<id>/revoke. */

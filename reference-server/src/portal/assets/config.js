@@ -1,5 +1,5 @@
 // The server's public configuration (`/v1/partner/config`): environment badge and banner, docs
-// link, API base URL, defaults of the forms.
+// link, API base URL, defaults of the forms, the scope catalogue of restricted keys.
 
 import { getConfig } from './api.js';
 import { byId, h, notice, show } from './dom.js';
@@ -70,6 +70,7 @@ export async function loadConfig() {
         expiring_threshold_days: Number.isInteger(config.expiring_threshold_days)
           ? config.expiring_threshold_days
           : state.config.expiring_threshold_days,
+        scopes: Array.isArray(config.scopes) ? config.scopes.filter((s) => s && typeof s.name === 'string') : [],
       };
     }
   } catch {

@@ -56,8 +56,25 @@ function parseRetryAfter(value) {
 
 const SESSION_ENDED = 'Your session has ended. Please sign in again.';
 
+/** Calls on their way to the server: `<html data-requests>` says how many (0 when idle). */
+let inFlight = 0;
+
+function countRequests(delta) {
+  inFlight += delta;
+  document.documentElement.dataset.requests = String(inFlight);
+}
+
 /** One HTTP exchange with an optional bearer token; resolves the parsed JSON body (or null). */
 export async function send(method, path, body, token) {
+  countRequests(1);
+  try {
+    return await exchange(method, path, body, token);
+  } finally {
+    countRequests(-1);
+  }
+}
+
+async function exchange(method, path, body, token) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;

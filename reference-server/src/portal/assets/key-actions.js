@@ -1,4 +1,5 @@
-// What a person does to keys: create, rotate, revoke and rename, each in its own dialog.
+// What a person does to keys: create (optionally restricted), rotate (choosing the overlap and
+// the new key's validity), revoke, and edit its name and restrictions, each in its own dialog.
 // A call that meets an ended session waits for the re-authentication (api.js) and then goes
 // through: the dialog and what was typed into it stay as they were meanwhile.
 
@@ -10,12 +11,24 @@ import {
   rotateCredential,
   updateCredential,
 } from './api.js';
-import { displayName, nameEl } from './credential.js';
+import { displayName, nameEl, timeEl } from './credential.js';
+import { restrictionFields } from './dialog-markup.js';
 import { openDialog } from './dialogs.js';
 import { append, byId, clear, clearFieldErrors, fieldError, h, notice } from './dom.js';
 import { formatDateTime, plural } from './format.js';
 import { applyChange, focusRow } from './key-list.js';
 import { announce } from './notify.js';
+import {
+  clearRestrictionErrors,
+  describeRestrictionChanges,
+  editorChanges,
+  fillRestrictions,
+  initRestrictions,
+  openEditor,
+  readRestrictions,
+  showEditorRefusal,
+  showRestrictionError,
+} from './restrictions.js';
 import { showSecret } from './secret-dialog.js';
 import { state } from './state.js';
 
@@ -39,8 +52,19 @@ function openCreate(event) {
   form.reset();
   clearFieldErrors(form);
   byId('create-validity').value = String(state.config.default_validity_days);
+  fillRestrictions('create', null, state.config.scopes);
   notice(byId('create-error'), '');
   openDialog(byId('create-dialog'), event.currentTarget, byId('create-name'));
+}
+
+/** A whole number of days in 1..=365 from `input`, or null after marking the field. */
+function validityFrom(input) {
+  const text = input.value.trim();
+  const days = Number(text);
+  if (/^\d+$/.test(text) && days >= 1 && days <= 365) return days;
+  fieldError(input, 'Enter a whole number of days between 1 and 365.');
+  input.focus();
+  return null;
 }
 
 async function submitCreate(event) {
@@ -50,24 +74,25 @@ async function submitCreate(event) {
   const nameInput = byId('create-name');
   const daysInput = byId('create-validity');
   clearFieldErrors(form);
+  clearRestrictionErrors('create');
   notice(errorBox, '');
   const name = nameInput.value.trim();
-  const daysText = daysInput.value.trim();
-  const days = Number(daysText);
-  if (!/^\d+$/.test(daysText) || days < 1 || days > 365) {
-    fieldError(daysInput, 'Enter a whole number of days between 1 and 365.');
-    daysInput.focus();
-    return;
-  }
+  const days = validityFrom(daysInput);
+  if (days === null) return;
   if ([...name].length > 100) {
     fieldError(nameInput, 'The name can be at most 100 characters long.');
     nameInput.focus();
     return;
   }
+  const restrictions = readRestrictions('create');
+  if (!restrictions) return;
   const submit = byId('create-submit');
   submit.disabled = true;
   try {
-    const data = await createCredential(name, days);
+    const data = await createCredential(name, days, {
+      scopes: restrictions.scopes,
+      allowedIps: restrictions.allowed_ips,
+    });
     closeQuietly(byId('create-dialog'));
     applyChange({ inserted: [{ credential: data.credential }] });
     announce(`Key “${displayName(data.credential)}” created.`);
@@ -80,13 +105,14 @@ async function submitCreate(event) {
     data.api_key = null;
   } catch (error) {
     if (!state.signedIn) return;
-    if (error instanceof ApiError && error.status === 422 && /valid/i.test(error.message)) {
+    const code = error instanceof ApiError ? error.code : '';
+    if (code === 'invalid_validity_days') {
       fieldError(daysInput, error.message);
       daysInput.focus();
-    } else if (error instanceof ApiError && error.status === 422 && /name/i.test(error.message)) {
+    } else if (code === 'invalid_name') {
       fieldError(nameInput, error.message);
       nameInput.focus();
-    } else {
+    } else if (!showRestrictionError('create', error)) {
       notice(errorBox, messageOf(error));
     }
   } finally {
@@ -149,7 +175,25 @@ function openRotate(credential, opener) {
       : '',
   );
   notice(byId('rotate-error'), '');
+  const validity = byId('rotate-validity');
+  validity.value = String(state.config.default_validity_days);
+  fieldError(validity, '');
+  showNewExpiry();
   openDialog(byId('rotate-dialog'), opener, list.querySelector('input:checked'));
+}
+
+/** Under the validity field: when the new key would expire, for the days typed. */
+function showNewExpiry() {
+  const input = byId('rotate-validity');
+  const text = input.value.trim();
+  const days = Number(text);
+  const hint = byId('rotate-validity-hint');
+  if (/^\d+$/.test(text) && days >= 1 && days <= 365) {
+    const at = new Date(Date.now() + days * 86400 * 1000).toISOString();
+    append(clear(hint), ['The new key expires ', timeEl(at, { dateOnly: true }), ' (between 1 and 365 days).']);
+  } else {
+    hint.textContent = 'Between 1 and 365 days.';
+  }
 }
 
 async function submitRotate(event) {
@@ -157,10 +201,16 @@ async function submitRotate(event) {
   const credential = rotating;
   const checked = byId('rotate-choices').querySelector('input:checked');
   if (!credential || !checked) return;
+  const validity = byId('rotate-validity');
+  fieldError(validity, '');
+  const days = validityFrom(validity);
+  if (days === null) return;
   const submit = byId('rotate-submit');
   submit.disabled = true;
   try {
-    const data = await rotateCredential(credential.id, Number(checked.value));
+    // The default validity is what the server gives when `validity_days` is left out.
+    const validityDays = days === state.config.default_validity_days ? null : days;
+    const data = await rotateCredential(credential.id, Number(checked.value), validityDays);
     closeQuietly(byId('rotate-dialog'));
     rotating = null;
     applyChange({
@@ -174,13 +224,19 @@ async function submitRotate(event) {
       apiKey: data.api_key,
       credential: data.credential,
       note: graceEnd
-        ? `The previous key (${data.previous.masked_key}) stays valid until ${formatDateTime(graceEnd)}, then stops working.`
+        ? `It replaces ${data.previous.masked_key}, which stays valid until ${formatDateTime(graceEnd)}, then stops working. The new key expires ${formatDateTime(data.credential.expires_at)}.`
         : null,
       onClose: () => (state.signedIn ? focusRow(credential.id) : focusAfterSecret(null)),
     });
     data.api_key = null;
   } catch (error) {
-    if (state.signedIn) notice(byId('rotate-error'), messageOf(error));
+    if (!state.signedIn) return;
+    if (error instanceof ApiError && error.code === 'invalid_validity_days') {
+      fieldError(validity, error.message);
+      validity.focus();
+    } else {
+      notice(byId('rotate-error'), messageOf(error));
+    }
   } finally {
     submit.disabled = false;
   }
@@ -224,59 +280,46 @@ async function submitRevoke(event) {
   }
 }
 
-// ---------------------------------------------------------------- rename (PATCH)
+// ---------------------------------------------------------------- edit (PATCH): name and restrictions
 
 let editing = null;
 
 function openEdit(credential, opener) {
   editing = credential;
-  const form = byId('edit-form');
-  clearFieldErrors(form);
-  const title = clear(byId('edit-title'));
-  append(title, ['Rename “', nameEl(credential, 'dialog-name'), '”']);
-  const text = clear(byId('edit-text'));
-  append(text, ['The key itself does not change: ', h('code', { class: 'nowrap' }, credential.masked_key), ' keeps working.']);
-  byId('edit-name').value = credential.name || '';
-  notice(byId('edit-error'), '');
-  openDialog(byId('edit-dialog'), opener, byId('edit-name'));
+  const text = [
+    'The key itself does not change: ',
+    h('code', { class: 'nowrap' }, credential.masked_key),
+    ' keeps working, with the restrictions you save here from its next request on.',
+  ];
+  openEditor(credential, opener, text, state.config.scopes);
 }
 
 async function submitEdit(event) {
   event.preventDefault();
   const credential = editing;
   if (!credential) return;
-  const input = byId('edit-name');
   clearFieldErrors(byId('edit-form'));
+  clearRestrictionErrors('edit');
   notice(byId('edit-error'), '');
-  const name = input.value.trim();
-  if ([...name].length > 100) {
-    fieldError(input, 'The name can be at most 100 characters long.');
-    input.focus();
-    return;
-  }
-  if (name === (credential.name || '')) {
+  const changes = editorChanges(credential);
+  if (!changes) return;
+  if (!Object.keys(changes).length) {
     byId('edit-dialog').close();
     return;
   }
   const submit = byId('edit-submit');
   submit.disabled = true;
   try {
-    const data = await updateCredential(credential.id, { name: name || null });
+    const data = await updateCredential(credential.id, changes);
     editing = null;
     applyChange({ replaced: [[credential, data.credential]] });
     closeQuietly(byId('edit-dialog'));
     focusRow(credential.id);
-    announce(`Key renamed to “${displayName(data.credential)}”.`);
+    const what = ['name' in changes ? `renamed to “${displayName(data.credential)}”` : null, ...describeRestrictionChanges(changes)];
+    announce(`Key ${data.credential.masked_key} updated: ${what.filter(Boolean).join('; ')}.`);
   } catch (error) {
     if (!state.signedIn) return;
-    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) {
-      notice(byId('edit-error'), 'This server cannot rename keys yet.');
-    } else if (error instanceof ApiError && error.status === 422) {
-      fieldError(input, error.message);
-      input.focus();
-    } else {
-      notice(byId('edit-error'), messageOf(error));
-    }
+    showEditorRefusal(error);
   } finally {
     submit.disabled = false;
   }
@@ -288,6 +331,10 @@ export function initKeyActions() {
   byId('rotate-form').addEventListener('submit', submitRotate);
   byId('revoke-form').addEventListener('submit', submitRevoke);
   byId('edit-form').addEventListener('submit', submitEdit);
+  byId('create-restrictions').append(...restrictionFields('create'));
+  initRestrictions('create');
+  initRestrictions('edit');
+  byId('rotate-validity').addEventListener('input', showNewExpiry);
   byId('create-open').addEventListener('click', openCreate);
   byId('create-first').addEventListener('click', openCreate);
   return { rotate: openRotate, revoke: openRevoke, edit: openEdit };

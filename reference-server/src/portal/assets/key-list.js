@@ -5,9 +5,10 @@
 import { listCredentials, messageOf, session } from './api.js';
 import { LIVE_STATUSES, STATUSES, STATUS_LABELS, expiryCell, nameEl, statusBadge, timeEl } from './credential.js';
 import { byId, clear, h, show } from './dom.js';
+import { keyPrefixText } from './config.js';
 import { plural } from './format.js';
-import { pageLocally } from './list-fallback.js';
 import { announce } from './notify.js';
+import { isRestricted, restrictionSummary } from './restrictions.js';
 import { state } from './state.js';
 
 const SEARCH_DELAY_MS = 250;
@@ -63,7 +64,60 @@ function pencilIcon() {
   return svg;
 }
 
+/** A key named by id, as the list reads it: its masked key (from this page if loaded). */
+function maskedById(id) {
+  const known = list.items.find((x) => x.id === id);
+  return known ? known.masked_key : `${keyPrefixText()}${id}_••••`;
+}
+
+/**
+ * The rotation link of a key, kept on both rows for as long as they are listed (also once the
+ * old key is revoked or expired): "Replaced by …" on the predecessor, "Replaces …" on the
+ * successor, each naming the other by its masked key.
+ */
+function lineageEl(c) {
+  const parts = [];
+  if (typeof c.replaced_by === 'string' && c.replaced_by) {
+    parts.push(h('span', { class: 'lineage-part' }, 'Replaced by ', h('code', {}, maskedById(c.replaced_by))));
+  }
+  if (typeof c.replaces === 'string' && c.replaces) {
+    parts.push(h('span', { class: 'lineage-part' }, 'Replaces ', h('code', {}, maskedById(c.replaces))));
+  }
+  return parts.length ? h('span', { class: 'lineage' }, parts) : null;
+}
+
+/**
+ * "Restricted", at a glance: a compact button whose accessible name says so, which shows the
+ * scopes and allowed addresses below the name on demand.
+ */
+function restrictedEl(c) {
+  if (!isRestricted(c)) return [];
+  const detailId = `restrictions-${c.id}`;
+  const summary = restrictionSummary(c);
+  const button = h(
+    'button',
+    {
+      class: 'restricted-badge',
+      type: 'button',
+      'data-action': 'restrictions',
+      'aria-expanded': 'false',
+      'aria-controls': detailId,
+      title: summary,
+    },
+    'Restricted',
+    h('span', { class: 'visually-hidden' }, ': show its scopes and addresses'),
+  );
+  const detail = h('span', { class: 'restriction-detail', id: detailId, hidden: true }, summary);
+  button.addEventListener('click', () => {
+    const open = button.getAttribute('aria-expanded') !== 'true';
+    button.setAttribute('aria-expanded', String(open));
+    show(detail, open);
+  });
+  return [button, detail];
+}
+
 function keyRow(c) {
+  const restricted = restrictedEl(c);
   const label = c.name ? `${c.name} (${c.masked_key})` : c.masked_key;
   const buttons = h('div', { class: 'row-actions' });
   const live = c.status === 'active' || c.status === 'expiring';
@@ -75,7 +129,7 @@ function keyRow(c) {
   if (live || c.status === 'grace') {
     const edit = h(
       'button',
-      { class: 'button small icon-button', type: 'button', 'data-action': 'edit', 'aria-label': `Rename key ${label}`, title: 'Rename' },
+      { class: 'button small icon-button', type: 'button', 'data-action': 'edit', 'aria-label': `Edit key ${label}`, title: 'Edit name and restrictions' },
       pencilIcon(),
     );
     edit.addEventListener('click', () => actions.edit(c, edit));
@@ -86,7 +140,13 @@ function keyRow(c) {
   return h(
     'tr',
     { 'data-id': c.id, 'data-status': STATUSES.includes(c.status) ? c.status : 'unknown', class: 'key-row', tabindex: '-1' },
-    h('td', { class: 'col-name', 'data-label': 'Name' }, nameEl(c)),
+    h(
+      'td',
+      { class: 'col-name', 'data-label': 'Name' },
+      h('span', { class: 'name-line' }, nameEl(c), restricted[0]),
+      restricted[1],
+      lineageEl(c),
+    ),
     h('td', { class: 'col-key', 'data-label': 'Key' }, h('code', { class: 'masked' }, c.masked_key)),
     h('td', { class: 'col-status', 'data-label': 'Status' }, statusBadge(c.status)),
     h('td', { class: 'col-expiry', 'data-label': 'Expiry' }, expiryCell(c)),
@@ -207,13 +267,10 @@ export async function loadKeys({ quiet = true } = {}) {
   if (!list.loaded) show(byId('keys-loading'));
   byId('keys-retry').disabled = true;
   try {
-    let data = await listCredentials(query);
+    const data = await listCredentials(query);
     if (seq !== list.seq || !state.signedIn) return;
-    if (!data || typeof data !== 'object' || !data.counts) {
-      data = pageLocally(Array.isArray(data?.credentials) ? data.credentials : [], query);
-    }
     list.items = Array.isArray(data.credentials) ? data.credentials : [];
-    list.counts = data.counts;
+    list.counts = data.counts && typeof data.counts === 'object' ? data.counts : null;
     list.nextCursor = typeof data.next_cursor === 'string' && data.next_cursor ? data.next_cursor : null;
     list.cursors[list.page + 1] = list.nextCursor;
     list.loaded = true;
@@ -269,6 +326,8 @@ export function focusRow(id) {
 // ---------------------------------------------------------------- controls
 
 function setFilter({ statuses, q, sort }) {
+  // A search still waiting for the typing to pause would undo this.
+  window.clearTimeout(searchTimer);
   if (statuses) list.statuses = new Set(statuses);
   if (q !== undefined) {
     list.q = q;
@@ -283,6 +342,7 @@ function setFilter({ statuses, q, sort }) {
 
 /** Back to the defaults (sign-out): no rows, no query, live keys newest first. */
 export function resetKeyList() {
+  window.clearTimeout(searchTimer);
   list.seq += 1;
   Object.assign(list, freshList());
   byId('key-search').value = '';

@@ -10,6 +10,8 @@ export const state = {
     expiring_threshold_days: 30,
     docs_url: null,
     api_base_url: null,
+    /** The scope catalogue of restricted keys: `[{name, description}]`. */
+    scopes: [],
   },
   /** True from sign-in until the session ends (a re-authentication keeps it true). */
   signedIn: false,

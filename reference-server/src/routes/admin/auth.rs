@@ -75,8 +75,8 @@ pub struct StaffLoginResponse {
 /// The step of `code` if it is a fresh code of `staff`'s at `now`.
 fn fresh_step(app: &App, staff: &Staff, code: &str, now: i64) -> Option<i64> {
     let Some(secret) = app.totp_seal.open(&staff.id, &staff.totp_secret) else {
-        eprintln!(
-            "error: the TOTP secret of staff account {} does not open with the configured \
+        tracing::error!(
+            "the TOTP secret of staff account {} does not open with the configured \
              staff_totp_key (or jwt_secret): was it changed? Enrol the account again.",
             staff.id
         );

@@ -125,13 +125,7 @@ pub async fn list(
             ListQuery::across_tenants(app.now()).expiring_window(app.keys.policy().expiring_window)
         }
     };
-    let query = listing::read(&params, base)?;
-    let page = app
-        .keys
-        .store()
-        .page(&query)
-        .await
-        .map_err(|e| listing::page_error(&e))?;
+    let page = listing::page(app, &params, base).await?;
     let mut out = listing::page_json(app, &page);
     let mut ids: Vec<&str> = page
         .credentials

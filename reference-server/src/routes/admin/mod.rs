@@ -107,6 +107,7 @@ pub fn limit(value: Option<&str>, default: i64, max: i64) -> Result<i64, ApiErro
         Some(s) => s
             .parse::<i64>()
             .ok()
+            .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
             .filter(|l| (1..=max).contains(l))
             .ok_or_else(|| {
                 ApiError::new(

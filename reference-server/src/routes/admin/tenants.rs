@@ -77,21 +77,22 @@ pub struct TenantDetail {
     users: Vec<AdminUserView>,
 }
 
-/// A tenant name, trimmed: 1 to [`MAX_NAME_CHARS`] characters, no control characters.
+/// A tenant name: at most [`MAX_NAME_CHARS`] characters as sent, no control characters anywhere,
+/// not blank; returned trimmed.
 ///
 /// # Errors
 /// A sentence saying what is wrong.
 pub fn check_name(name: &str) -> Result<&str, String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+    if name.chars().any(char::is_control) {
+        return Err("The tenant name must not contain control characters.".to_owned());
+    }
+    let trimmed = name.trim();
+    if trimmed.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(format!(
             "The tenant name must have 1 to {MAX_NAME_CHARS} characters."
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err("The tenant name must not contain control characters.".to_owned());
-    }
-    Ok(name)
+    Ok(trimmed)
 }
 
 /// The tenants with their counts, by name.
@@ -196,5 +197,17 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn the_bounds_apply_to_the_name_as_sent() {
+        // The document says maxLength 100 and no control characters: judged before trimming.
+        assert!(check_name(&format!(" {}", "x".repeat(100))).is_err());
+        assert!(check_name("\tAcme").is_err());
+        assert!(check_name("Acme\n").is_err());
+        assert_eq!(
+            check_name(&format!(" {}", "x".repeat(99))).map(str::len),
+            Ok(99)
+        );
     }
 }

@@ -77,6 +77,19 @@ pub fn read(params: &QueryParams<'_>, mut query: ListQuery) -> Result<ListQuery,
     Ok(query)
 }
 
+/// The page `params` ask for of the listing `base`.
+///
+/// # Errors
+/// 422 `invalid_request` for a bad parameter; 503 when the store fails.
+pub async fn page(app: &App, params: &QueryParams<'_>, base: ListQuery) -> Result<Page, ApiError> {
+    let query = read(params, base)?;
+    app.keys
+        .store()
+        .page(&query)
+        .await
+        .map_err(|e| page_error(&e))
+}
+
 /// A listing's refusal as the HTTP answer: 422 `invalid_request`, or 503 when the store failed.
 pub fn page_error(e: &PageError) -> ApiError {
     match e {

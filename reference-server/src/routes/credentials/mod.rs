@@ -44,13 +44,7 @@ pub async fn list(
     session: &Session,
     params: QueryParams<'_>,
 ) -> Result<Json<Value>, ApiError> {
-    let query = listing::read(&params, listing::for_tenant(app, tenant(session)))?;
-    let page = app
-        .keys
-        .store()
-        .page(&query)
-        .await
-        .map_err(|e| listing::page_error(&e))?;
+    let page = listing::page(app, &params, listing::for_tenant(app, tenant(session))).await?;
     Ok(Json(listing::page_json(app, &page)))
 }
 
