@@ -7,11 +7,13 @@
 #   benches/load/run.sh                      # everything (about 3 minutes on 2 cores)
 #   BACKENDS=sqlite SIZES=1000 benches/load/run.sh
 #   DURATION=10s THREADS=2 CONNECTIONS=16 benches/load/run.sh
+#   STALENESS="1000 0" benches/load/run.sh   # --max-staleness-ms values: default (cache) and 0
 #
 # Needs wrk, curl, jq, sqlite3, and Debian's postgresql binaries for the PostgreSQL half. Every
 # process listens on 127.0.0.1 only and is stopped at exit; the databases live in a temporary
 # directory that is removed at exit. Not part of `cargo test`.
 set -euo pipefail
+trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 cd "$(dirname "$0")/../.."
 
 DURATION=${DURATION:-5s}
@@ -19,6 +21,9 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 SIZES=${SIZES:-"1000 1000000"}
 BACKENDS=${BACKENDS:-"memory sqlite postgres"}
+# The data API's --max-staleness-ms: 1000 (its default: warm records cached, kept fresh by the
+# database's change feed) and 0 (no cache: the key's record is read on every request).
+STALENESS=${STALENESS:-"1000 0"}
 
 for tool in wrk curl jq sqlite3; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 1; }
@@ -30,6 +35,7 @@ TARGET=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/
 SERVER=$TARGET/reference-server
 DATA_API=$TARGET/data-api
 
+T0=$(date +%s)
 WORK=$(mktemp -d /tmp/idunox-load.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
@@ -128,12 +134,16 @@ wrk_rps() {
 }
 
 RESULTS=()
+METRICS_NOTE=""
+# bench BACKEND URL SIZE STALENESS_MS
 bench() {
-  local backend=$1 url=$2 size=$3
+  local backend=$1 url=$2 size=$3 staleness=$4
   local auth noauth
-  start "api-$backend-$size" "data-api listening on " "$DATA_API" --port 0 --database-url "$url"
+  start "api-$backend-$size-$staleness" "data-api listening on " "$DATA_API" --port 0 \
+    --database-url "$url" --max-staleness-ms "$staleness"
   auth=$URL
-  start "noauth-$backend-$size" "data-api listening on " "$DATA_API" --port 0 --database-url "$url" --no-auth
+  start "noauth-$backend-$size-$staleness" "data-api listening on " "$DATA_API" --port 0 \
+    --database-url "$url" --max-staleness-ms "$staleness" --no-auth
   noauth=$URL
   # Warm: the first verification pays argon2 once.
   curl -sf -H "X-Api-Key: $KEY" "$auth/v1/ping" | jq -e ".tenant == \"$TENANT\"" >/dev/null
@@ -141,18 +151,31 @@ bench() {
   local r_noauth r_auth
   r_noauth=$(wrk_rps "$noauth/v1/ping")
   r_auth=$(wrk_rps "$auth/v1/ping" "X-Api-Key: $KEY")
+  scrape_metrics "$auth"
   stop_last; stop_last
-  record "$backend" "$size" "$r_noauth" "$r_auth"
+  record "$backend" "$size" "$staleness" "$r_noauth" "$r_auth"
 }
 
-# record BACKEND KEYS NOAUTH AUTH: one row of the table.
+# scrape_metrics URL: once per run, the service's /metrics after a wrk run, if it has one.
+scrape_metrics() {
+  [[ -z "$METRICS_NOTE" ]] || return 0
+  local code
+  code=$(curl -s -o "$WORK/metrics.txt" -w '%{http_code}' "$1/metrics" || true)
+  if [[ $code == 200 ]]; then
+    METRICS_NOTE="/metrics after a run: $(grep -i 'verif' "$WORK/metrics.txt" | grep -v '^#' | tr '\n' ' ')"
+  else
+    METRICS_NOTE="/metrics: the data-api answered $code (no metrics endpoint)"
+  fi
+}
+
+# record BACKEND KEYS STALENESS_MS NOAUTH AUTH: one row of the table.
 record() {
   local ratio cost cores
   cores=$(nproc)
-  ratio=$(awk -v a="$4" -v n="$3" 'BEGIN {printf "%.2f", a / n}')
+  ratio=$(awk -v a="$5" -v n="$4" 'BEGIN {printf "%.2f", a / n}')
   # Added cost per request, in µs of the whole machine's time (all cores, all processes).
-  cost=$(awk -v a="$4" -v n="$3" -v c="$cores" 'BEGIN {printf "%.0f", (1 / a - 1 / n) * 1e6 * c}')
-  RESULTS+=("$(printf '| %-8s | %9s | %10.0f | %10.0f | %5s | %7s |' "$1" "$2" "$3" "$4" "$ratio" "$cost")")
+  cost=$(awk -v a="$5" -v n="$4" -v c="$cores" 'BEGIN {printf "%.0f", (1 / a - 1 / n) * 1e6 * c}')
+  RESULTS+=("$(printf '| %-10s | %9s | %9s | %10.0f | %10.0f | %5s | %7s |' "$1" "$2" "$3" "$4" "$5" "$ratio" "$cost")")
   echo "${RESULTS[-1]}" >&2
 }
 
@@ -164,7 +187,10 @@ run_backend() {
     have=$(count "$backend" "$url")
     fill "$backend" "$url" "$have" "$size"
     [[ $(count "$backend" "$url") -ge $size ]] || { echo "error: fill failed" >&2; exit 1; }
-    bench "$backend" "$url" "$size"
+    echo "$backend: $size keys stored ($(( $(date +%s) - T0 )) s since start)" >&2
+    for staleness in $STALENESS; do
+      bench "$backend" "$url" "$size" "$staleness"
+    done
   done
 }
 
@@ -173,14 +199,15 @@ for backend in $BACKENDS; do
     memory)
       start "api-memory" "data-api listening on " "$DATA_API" --port 0
       auth=$URL
-      KEY=$(grep -m1 -A1 "shown once" "$WORK/api-memory.log" | tail -1 | tr -d '[:space:]')
+      # The first demo key it prints (read and write orders, from any address).
+      KEY=$(grep -m1 -oE '^ +idx_test_[A-Za-z0-9_]+' "$WORK/api-memory.log" | tr -d '[:space:]')
       start "noauth-memory" "data-api listening on " "$DATA_API" --port 0 --no-auth
       noauth=$URL
       curl -sf -H "X-Api-Key: $KEY" "$auth/v1/ping" >/dev/null
       r_noauth=$(wrk_rps "$noauth/v1/ping")
       r_auth=$(wrk_rps "$auth/v1/ping" "X-Api-Key: $KEY")
       stop_last; stop_last
-      record memory 1 "$r_noauth" "$r_auth"
+      record memory 1 - "$r_noauth" "$r_auth"
       ;;
     sqlite)
       run_backend sqlite "sqlite://$WORK/bench.sqlite"
@@ -202,7 +229,8 @@ for backend in $BACKENDS; do
 done
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, GET /v1/ping, warm key, $(date -u +%Y-%m-%d), $(nproc) cores"
-echo "| backend  |      keys | no auth /s |    auth /s | ratio | +µs/req |"
-echo "| -------- | --------: | ---------: | ---------: | ----: | ------: |"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, GET /v1/ping, warm key, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(( $(date +%s) - T0 )) s"
+echo "| backend    |      keys | staleness | no auth /s |    auth /s | ratio | +µs/req |"
+echo "| ---------- | --------: | --------: | ---------: | ---------: | ----: | ------: |"
 printf '%s\n' "${RESULTS[@]}"
+echo "${METRICS_NOTE:-/metrics: not scraped}"

@@ -74,7 +74,8 @@ fn postgres_down_mid_traffic_then_back() {
                 }
                 let p = all[i % 3];
                 let sent = Instant::now();
-                seen.push((p.name, sent, probe(&http, p, &key)));
+                let answer = probe(&http, p, &key);
+                seen.push((p.name, sent, Instant::now(), answer));
                 std::thread::sleep(Duration::from_millis(20));
             }
             seen
@@ -141,14 +142,15 @@ fn postgres_down_mid_traffic_then_back() {
         (probes.join().unwrap(), rotations.join().unwrap())
     });
 
-    // Fail closed: no probe sent later than the bound after the database stopped, and before
-    // it was started again, was accepted. Per process, the last acceptance after the stop.
+    // Fail closed: no probe sent later than the bound after the database stopped and answered
+    // before it was started again was accepted (one answered later may have been served by the
+    // database that came back). Per process, the last acceptance after the stop.
     let (down_at, back_at) = (*down_at.get().unwrap(), *back_at.get().unwrap());
     for p in all {
         let mut last_accepted = None;
         let mut refused_during_outage = 0;
-        for (who, sent, answer) in probes.iter().filter(|(who, ..)| *who == p.name) {
-            let (Some(a), true) = (answer, *sent >= down_at && *sent < back_at) else {
+        for (who, sent, answered, answer) in probes.iter().filter(|(who, ..)| *who == p.name) {
+            let (Some(a), true) = (answer, *sent >= down_at && *answered < back_at) else {
                 continue;
             };
             if a.status == 200 {
@@ -177,7 +179,7 @@ fn postgres_down_mid_traffic_then_back() {
 
     // Every answer during the run was 200 or a 503 envelope: nothing else, no hang.
     let mut unavailable = 0;
-    for (who, _, answer) in &probes {
+    for (who, _, _, answer) in &probes {
         let a = answer
             .as_ref()
             .unwrap_or_else(|| panic!("{who}: transport error"));

@@ -1,11 +1,12 @@
-//! How long a revoke takes to reach the other processes on the same database: two
-//! `reference-server` instances and the `data-api` example (record cache over the change feed,
-//! `--max-staleness-ms` at its default, 1 s), on a SQLite file and on PostgreSQL.
+//! How long a revoke or a PATCH takes to reach the other processes on the same database: two
+//! `reference-server` instances and the `data-api` example (each with its record cache over the
+//! change feed, `max_staleness` at its default, 1 s), on a SQLite file and on PostgreSQL.
 //!
 //! 200 keys are created on server A and warmed on server B and on the data API (each has
-//! verified every key once, so the data API holds every record in its cache). Then, one key at a
-//! time, the key is revoked on A and, from the moment A answered 200, B and the data API are
-//! each polled until they refuse it with `api_key_revoked`. Asserted: every lag is under the
+//! verified every key once, so both hold every record in their caches). Then, one key at a
+//! time, every fourth key is restricted on A (`PATCH` with an allow-list this client is outside
+//! of) and every other key is revoked on A; from the moment A answered 200, B and the data API are
+//! each polled until they refuse it (403 `ip_not_allowed`, 401 `api_key_revoked`). Asserted: every lag is under the
 //! staleness bound (1 s), and a revoked key is never accepted again. Printed (run with
 //! `--nocapture`): p50, p99 and max per database and observer, beside a warm probe's round trip
 //! in the same run (every lag includes one); the README's "Measured" section
@@ -17,24 +18,36 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Proc, agent, create, login, probe, revoke};
+use common::{Proc, agent, create, login, patch, probe, revoke};
 
 /// The data API's and the servers' default `max_staleness`.
 const MAX_STALENESS: Duration = Duration::from_secs(1);
 const KEYS: usize = 200;
 
-/// Poll `key` on `p` until it is refused as revoked; the time since `since`. Panics past the
-/// staleness bound, or on any answer other than 200 (not yet) and 401 `api_key_revoked`.
-fn until_refused(http: &ureq::Agent, p: &Proc, key: &str, since: Instant) -> Duration {
+/// What a change makes the other processes answer: the status and the error code.
+type Refusal = (u16, &'static str);
+const REVOKED: Refusal = (401, "api_key_revoked");
+const OUTSIDE_ALLOW_LIST: Refusal = (403, "ip_not_allowed");
+
+/// Poll `key` on `p` until it is refused with `refusal`; the time since `since`. Panics past
+/// the staleness bound, or on any answer other than 200 (not yet) and `refusal`.
+fn until_refused(
+    http: &ureq::Agent,
+    p: &Proc,
+    key: &str,
+    since: Instant,
+    refusal: Refusal,
+) -> Duration {
     loop {
         let r = probe(http, p, key).unwrap_or_else(|| panic!("{}: transport error", p.name));
         let lag = since.elapsed();
         match r.status {
-            401 if r.is_envelope("api_key_revoked") => return lag,
+            s if s == refusal.0 && r.is_envelope(refusal.1) => return lag,
             200 => assert!(
                 lag < MAX_STALENESS,
-                "{}: a revoked key still accepted after {lag:?}",
-                p.name
+                "{}: still accepted {lag:?} after the change ({})",
+                p.name,
+                refusal.1
             ),
             other => panic!("{}: {other} {}", p.name, r.body),
         }
@@ -48,12 +61,12 @@ fn quantile(lags: &[Duration], q: f64) -> Duration {
     lags[rank - 1]
 }
 
-fn report(db: &str, who: &str, mut lags: Vec<Duration>, mut rtt: Vec<Duration>) {
+fn report(db: &str, what: &str, who: &str, mut lags: Vec<Duration>, mut rtt: Vec<Duration>) {
     lags.sort();
     rtt.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     eprintln!(
-        "propagation of a revoke, {db}, to {who}, {} keys: p50 {:.1} ms, p99 {:.1} ms, \
+        "propagation of {what}, {db}, to {who}, {} keys: p50 {:.1} ms, p99 {:.1} ms, \
          max {:.1} ms (one warm probe's round trip, same run: p50 {:.1} ms, p99 {:.1} ms)",
         lags.len(),
         ms(quantile(&lags, 0.50)),
@@ -92,26 +105,49 @@ fn revokes_propagate(db: &str, url: &str) {
     }
     eprintln!("{db}: created and warmed {KEYS} keys in {:?}", t.elapsed());
     let t = Instant::now();
+    // Every fourth key gets an allow-list this loopback client is outside of (a PATCH on A);
+    // every other key is revoked on A. Each time, B and the data API are polled until they
+    // refuse it.
     let (mut on_b, mut on_api) = (Vec::new(), Vec::new());
-    for (id, key) in &keys {
+    let (mut patched_b, mut patched_api) = (Vec::new(), Vec::new());
+    let observe = |key: &str, since: Instant, refusal: Refusal| {
+        std::thread::scope(|s| {
+            let b = s.spawn(|| until_refused(&http, &b, key, since, refusal));
+            let api = s.spawn(|| until_refused(&http, &api, key, since, refusal));
+            (b.join().unwrap(), api.join().unwrap())
+        })
+    };
+    for (i, (id, key)) in keys.iter().enumerate() {
+        if i % 4 == 0 {
+            let body = serde_json::json!({"allowed_ips": ["203.0.113.0/24"]});
+            let r = patch(&http, &a, &token, id, body);
+            assert_eq!(r.status, 200, "{}", r.body);
+            let (lag_b, lag_api) = observe(key, Instant::now(), OUTSIDE_ALLOW_LIST);
+            patched_b.push(lag_b);
+            patched_api.push(lag_api);
+            continue;
+        }
         let r = revoke(&http, &a, &token, id);
         assert_eq!(r.status, 200, "{}", r.body);
-        let since = Instant::now();
-        let (lag_b, lag_api) = std::thread::scope(|s| {
-            let b = s.spawn(|| until_refused(&http, &b, key, since));
-            let api = s.spawn(|| until_refused(&http, &api, key, since));
-            (b.join().unwrap(), api.join().unwrap())
-        });
+        let (lag_b, lag_api) = observe(key, Instant::now(), REVOKED);
         on_b.push(lag_b);
         on_api.push(lag_api);
     }
-    eprintln!("{db}: revoked {KEYS} keys in {:?}", t.elapsed());
+    eprintln!(
+        "{db}: revoked or restricted {KEYS} keys in {:?}",
+        t.elapsed()
+    );
     // Refused for good: a second look at every key, on every process, is still a refusal.
-    for (_, key) in &keys {
+    for (i, (_, key)) in keys.iter().enumerate() {
+        let (status, code) = if i % 4 == 0 {
+            OUTSIDE_ALLOW_LIST
+        } else {
+            REVOKED
+        };
         for p in [&a, &b, &api] {
             let r = probe(&http, p, key).unwrap();
             assert!(
-                r.status == 401 && r.is_envelope("api_key_revoked"),
+                r.status == status && r.is_envelope(code),
                 "{}: {} {}",
                 p.name,
                 r.status,
@@ -119,8 +155,10 @@ fn revokes_propagate(db: &str, url: &str) {
             );
         }
     }
-    report(db, "server B", on_b, rtt_b);
-    report(db, "the data API", on_api, rtt_api);
+    report(db, "a revoke", "server B", on_b, rtt_b.clone());
+    report(db, "a revoke", "the data API", on_api, rtt_api.clone());
+    report(db, "a PATCH", "server B", patched_b, rtt_b);
+    report(db, "a PATCH", "the data API", patched_api, rtt_api);
 }
 
 #[test]
