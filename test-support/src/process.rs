@@ -86,6 +86,11 @@ impl Spawned {
         spawned
     }
 
+    /// The operating system's process id (e.g. to read `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `base` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
