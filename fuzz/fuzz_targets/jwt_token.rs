@@ -16,6 +16,7 @@
 mod jwt;
 
 #[path = "../../reference-server/tests/harness/jwt_token.rs"]
+#[allow(dead_code)]
 mod harness;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::check(data));

@@ -9,6 +9,7 @@ use rocket::{Build, Rocket};
 
 pub mod admin_page;
 pub mod auth;
+pub mod bodies;
 pub mod catchers;
 pub mod cli;
 pub mod config;

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::config::ServerConfig;
 use crate::db::SqlDb;
-use crate::db::accounts::{AccountError, Tenant, User, normalize_email};
+use crate::db::accounts::{AccountError, Tenant, User};
 use crate::db::staff::StaffError;
 
 pub mod staff;
@@ -215,20 +215,8 @@ pub fn read_password_stdin() -> Result<Zeroizing<String>, CliError> {
 /// # Errors
 /// When it does not look like an email.
 pub fn check_email(email: &str) -> Result<String, CliError> {
-    let e = normalize_email(email);
-    // Control characters and the length are judged as sent (254 characters, not bytes); the
-    // rest after trimming and lower-casing.
-    let ok = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
-        && !e.chars().any(char::is_whitespace)
-        && !email.chars().any(char::is_control)
-        && email.chars().count() <= 254;
-    if ok {
-        Ok(e)
-    } else {
-        Err(CliError::Invalid(format!(
-            "{email:?} is not an email address"
-        )))
-    }
+    crate::bodies::email::plausible_email(email)
+        .ok_or_else(|| CliError::Invalid(format!("{email:?} is not an email address")))
 }
 
 /// `user add`: create a user with this password (already checked).

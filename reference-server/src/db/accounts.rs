@@ -71,10 +71,7 @@ pub enum AccountError {
     Db(#[from] sqlx::Error),
 }
 
-/// Trim and lower-case an email.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
+pub use crate::bodies::email::normalize_email;
 
 /// A fresh id: `prefix` + 12 random base62 characters.
 ///

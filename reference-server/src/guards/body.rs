@@ -26,6 +26,7 @@ use rocket::request::Request;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use crate::bodies::shape::is_object;
 use crate::error::ApiError;
 
 /// A JSON request body type.
@@ -197,16 +198,6 @@ async fn read<T: Payload>(req: &Request<'_>, mut data: Data<'_>) -> Result<T, Ap
         };
         ApiError::new(Status::UnprocessableEntity, "invalid_request", message)
     })
-}
-
-/// Whether the JSON text is an object (its first character after JSON whitespace is `{`). Every
-/// body is one: without this check serde would also read a struct from an array of its fields
-/// in order (`[null, null]`).
-fn is_object(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        == Some(&b'{')
 }
 
 fn invalid_json() -> ApiError {

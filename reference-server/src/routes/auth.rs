@@ -21,7 +21,7 @@
 use rocket::response::status::NoContent;
 use rocket::serde::json::Json;
 use rocket::{State, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::auth::password_work::Checked;
@@ -32,31 +32,13 @@ use crate::db::accounts;
 use crate::db::audit::{self, Action, Actor, NewEntry};
 use crate::db::sessions;
 use crate::error::ApiError;
-use crate::guards::{Body, ClientIp, Payload};
+use crate::guards::{Body, ClientIp};
 use crate::routes::me::{TenantView, UserView};
 use crate::state::App;
 
 pub use crate::auth::sign_in::{MAX_EMAIL_LEN, sign_in_email};
 
-/// The sign-in request. `Debug` hides the password.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    email: String,
-    password: String,
-}
-
-impl Payload for LoginRequest {
-    const SENSITIVE: bool = true;
-}
-
-impl core::fmt::Debug for LoginRequest {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("LoginRequest")
-            .field("email", &self.email)
-            .finish_non_exhaustive()
-    }
-}
+pub use crate::bodies::sign_in::LoginRequest;
 
 /// The sign-in answer.
 #[derive(Debug, Serialize)]

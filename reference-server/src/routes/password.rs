@@ -18,7 +18,6 @@
 use rocket::http::Status;
 use rocket::response::status::NoContent;
 use rocket::{State, post};
-use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -30,26 +29,10 @@ use crate::db::accounts;
 use crate::db::audit::{self, Action, NewEntry};
 use crate::db::sessions;
 use crate::error::ApiError;
-use crate::guards::{Body, ClientIp, Payload};
+use crate::guards::{Body, ClientIp};
 use crate::state::App;
 
-/// The request. `Debug` shows neither password.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    current_password: String,
-    new_password: String,
-}
-
-impl Payload for PasswordChange {
-    const SENSITIVE: bool = true;
-}
-
-impl core::fmt::Debug for PasswordChange {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PasswordChange").finish_non_exhaustive()
-    }
-}
+pub use crate::bodies::sign_in::PasswordChange;
 
 fn weak(message: String) -> ApiError {
     ApiError::new(Status::UnprocessableEntity, "weak_password", message)

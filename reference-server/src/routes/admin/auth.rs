@@ -18,7 +18,7 @@
 use rocket::response::status::NoContent;
 use rocket::serde::json::Json;
 use rocket::{State, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -31,30 +31,10 @@ use crate::db::audit::{self, Action, Actor, NewEntry};
 use crate::db::sessions;
 use crate::db::staff::{self, Staff};
 use crate::error::ApiError;
-use crate::guards::{Body, ClientIp, Payload};
+use crate::guards::{Body, ClientIp};
 use crate::state::App;
 
-/// The staff sign-in request. `Debug` shows only the email.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StaffLoginRequest {
-    email: String,
-    password: String,
-    #[serde(default)]
-    totp: Option<String>,
-}
-
-impl Payload for StaffLoginRequest {
-    const SENSITIVE: bool = true;
-}
-
-impl core::fmt::Debug for StaffLoginRequest {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("StaffLoginRequest")
-            .field("email", &self.email)
-            .finish_non_exhaustive()
-    }
-}
+pub use crate::bodies::sign_in::StaffLoginRequest;
 
 /// A staff member as the admin API shows them.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]

@@ -13,21 +13,20 @@ use rocket::http::Status;
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
 use rocket::{State, get, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::auth::staff_session::StaffSession;
 use crate::db::accounts;
 use crate::db::audit::{self, Action, NewEntry};
 use crate::db::tenants::TenantSummary;
 use crate::error::ApiError;
-use crate::guards::{Body, Payload};
+use crate::guards::Body;
 use crate::routes::admin::{AdminUserView, not_found, path_id, unix_rfc3339};
 use crate::state::App;
 
 /// Largest page of tenants.
 pub const MAX_LIMIT: i64 = 1000;
-/// The most characters of a tenant name.
-pub const MAX_NAME_CHARS: usize = 100;
+pub use crate::bodies::admin::MAX_NAME_CHARS;
 /// The most users one tenant may have through the admin API (the detail lists them all).
 pub const MAX_USERS_PER_TENANT: i64 = 1000;
 
@@ -61,14 +60,7 @@ pub struct TenantList {
     next_cursor: Option<String>,
 }
 
-/// `POST /v1/admin/tenants` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenant {
-    name: String,
-}
-
-impl Payload for NewTenant {}
+pub use crate::bodies::admin::NewTenant;
 
 /// `{"tenant","users"}`.
 #[derive(Debug, Serialize)]
@@ -77,23 +69,7 @@ pub struct TenantDetail {
     users: Vec<AdminUserView>,
 }
 
-/// A tenant name: at most [`MAX_NAME_CHARS`] characters as sent, no control characters anywhere,
-/// not blank; returned trimmed.
-///
-/// # Errors
-/// A sentence saying what is wrong.
-pub fn check_name(name: &str) -> Result<&str, String> {
-    if name.chars().any(char::is_control) {
-        return Err("The tenant name must not contain control characters.".to_owned());
-    }
-    let trimmed = name.trim();
-    if trimmed.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!(
-            "The tenant name must have 1 to {MAX_NAME_CHARS} characters."
-        ));
-    }
-    Ok(trimmed)
-}
+pub use crate::bodies::admin::check_name;
 
 /// The tenants with their counts, by name.
 #[get("/v1/admin/tenants?<limit>&<cursor>")]

@@ -22,7 +22,6 @@ use rocket::http::Status;
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
 use rocket::{State, post};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::staff_session::StaffSession;
@@ -32,19 +31,12 @@ use crate::db::accounts::{self, AccountError, NewUser, User};
 use crate::db::audit::{self, Action, NewEntry};
 use crate::db::sessions;
 use crate::error::ApiError;
-use crate::guards::{Body, Payload};
+use crate::guards::Body;
 use crate::routes::admin::tenants::MAX_USERS_PER_TENANT;
 use crate::routes::admin::{AdminUserView, not_found, path_id};
 use crate::state::App;
 
-/// `POST /v1/admin/tenants/<tid>/users` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewUserRequest {
-    email: String,
-}
-
-impl Payload for NewUserRequest {}
+pub use crate::bodies::admin::NewUserRequest;
 
 /// The user with this path id, or 404.
 async fn user(app: &App, uid: &str) -> Result<User, ApiError> {

@@ -7,7 +7,6 @@
 //! goes through the audited key store ([`crate::keys`]): the change and its audit entry commit
 //! together, or the request fails and nothing changed.
 
-pub mod body;
 pub mod listing;
 pub mod view;
 
@@ -18,7 +17,7 @@ use rocket::serde::json::Json;
 use rocket::{State, get, patch, post};
 use serde_json::{Value, json};
 
-pub use body::{CreateRequest, PatchRequest, RotateRequest};
+pub use crate::bodies::credentials::{CreateRequest, PatchRequest, RotateRequest};
 pub use view::CredentialView;
 
 use crate::auth::session::Session;

@@ -1,4 +1,5 @@
-//! The JSON bodies of the credential routes, and how their numbers and `null`s read.
+//! The JSON bodies of the credential routes (create, rotate, PATCH), and how their numbers and
+//! `null`s read. No Rocket here: the fuzz crate compiles this file by path.
 //!
 //! - **Whole numbers** (`validity_days`, `grace_hours`): any JSON number without a fractional
 //!   part, so `90` and `90.0` are the same (as JSON Schema's `integer` says); a fraction (`1.5`),
@@ -15,8 +16,6 @@ use idunox_keys::{KeyChanges, NewKey};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use crate::guards::Payload;
-
 /// `POST /v1/partner/credentials`; an empty body reads as `{}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,10 +28,6 @@ pub struct CreateRequest {
     scopes: Option<Vec<String>>,
     #[serde(default)]
     allowed_ips: Option<Vec<String>>,
-}
-
-impl Payload for CreateRequest {
-    const EMPTY_IS_OBJECT: bool = true;
 }
 
 impl CreateRequest {
@@ -59,8 +54,6 @@ pub struct RotateRequest {
     pub validity_days: Option<i64>,
 }
 
-impl Payload for RotateRequest {}
-
 /// `PATCH /v1/partner/credentials/<id>` (and the admin API's): each field absent, `null` or a
 /// value.
 #[derive(Debug, Default, Deserialize)]
@@ -73,8 +66,6 @@ pub struct PatchRequest {
     #[serde(default, deserialize_with = "present")]
     allowed_ips: Option<Option<Vec<String>>>,
 }
-
-impl Payload for PatchRequest {}
 
 impl PatchRequest {
     /// The changes asked for.
