@@ -4,10 +4,10 @@
 #![allow(missing_docs)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use idunox_test_support::process::{Spawned, run_with_stdin};
+use idunox_test_support::server::ServerCommand;
 
 use serde_json::{Value, json};
 
@@ -20,18 +20,9 @@ fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("portal.sqlite").display())
 }
 
-fn command(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env("ROCKET_CONFIG", dir.join("absent.toml"))
-        .env("ROCKET_PROFILE", "debug")
-        .env("ROCKET_DATABASES", format!("{{idunox={{url=\"{url}\"}}}}"))
-        .env("ROCKET_JWT_SECRET", SECRET)
-        .env("ROCKET_ADDRESS", "127.0.0.1")
-        .env("ROCKET_PORT", "0")
-        .env("ROCKET_ARGON2", "{m_cost=4096,t_cost=1,p_cost=1}")
-        .env_remove("ROCKET_LOG_LEVEL");
-    c
+/// The real binary in `dir` on `url`, cheap argon2 (m = 4096 KiB, t = 1).
+fn setup(dir: &Path, url: &str) -> ServerCommand {
+    ServerCommand::new(BIN, dir, url, SECRET).argon2("{m_cost=4096,t_cost=1,p_cost=1}")
 }
 
 /// The real binary serving on a free port (killed when dropped; `stop` returns its output).
@@ -40,7 +31,7 @@ fn start_server(dir: &Path, url: &str) -> Spawned {
 }
 
 fn start_server_with(dir: &Path, url: &str, args: &[&str]) -> Spawned {
-    let mut cmd = command(dir, url);
+    let mut cmd = setup(dir, url).command();
     cmd.args(args);
     Spawned::start("reference-server", cmd, "listening on ")
 }
@@ -60,7 +51,8 @@ fn probe(agent: &ureq::Agent, base: &str, key: &str) -> (u16, Value) {
 }
 
 fn provision(dir: &Path, url: &str) -> String {
-    let out = command(dir, url)
+    let out = setup(dir, url)
+        .command()
         .args(["tenant", "add", "E2E Partner"])
         .output()
         .unwrap();
@@ -79,19 +71,8 @@ fn provision(dir: &Path, url: &str) -> String {
     let tenant = lines[0].to_owned();
     assert!(tenant.starts_with("ten_") && tenant.len() == 16, "{tenant}");
 
-    let add_user = |email: &str, password: &str| {
-        let mut cmd = command(dir, url);
-        cmd.args([
-            "user",
-            "add",
-            "--tenant",
-            &tenant,
-            "--email",
-            email,
-            "--password-stdin",
-        ]);
-        run_with_stdin(cmd, &format!("{password}\n"))
-    };
+    let add_user =
+        |email: &str, password: &str| setup(dir, url).user_add_output(&tenant, email, password);
     let short = add_user("ops@e2e.test", "short pw");
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
@@ -107,7 +88,8 @@ fn provision(dir: &Path, url: &str) -> String {
     assert!(String::from_utf8_lossy(&dup.stderr).contains("exists already"));
 
     // Unknown tenant.
-    let out = command(dir, url)
+    let out = setup(dir, url)
+        .command()
         .args([
             "user",
             "add",
@@ -123,7 +105,8 @@ fn provision(dir: &Path, url: &str) -> String {
     assert!(out.stdout.is_empty());
 
     // Generated password: printed once, and it works (checked after start).
-    let out = command(dir, url)
+    let out = setup(dir, url)
+        .command()
         .args([
             "user",
             "add",
@@ -423,7 +406,7 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     let add = |email: &str, stdin: Option<&str>| {
-        let mut cmd = command(dir.path(), &url);
+        let mut cmd = setup(dir.path(), &url).command();
         cmd.args(["staff", "add", "--email", email]);
         match stdin {
             Some(password) => {
@@ -512,7 +495,8 @@ fn staff_add_prints_an_enrolment_that_signs_in() {
     assert!(!refusal.to_string().contains(&pasted[22..]));
 
     // `staff disable` ends the session at once, on the running server.
-    let out = command(dir.path(), &url)
+    let out = setup(dir.path(), &url)
+        .command()
         .args(["staff", "disable", "--email", "ops@idunox.test"])
         .output()
         .unwrap();

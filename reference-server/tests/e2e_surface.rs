@@ -7,65 +7,25 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use idunox_test_support::process::{Spawned, run_with_stdin};
+use idunox_test_support::process::Spawned;
+use idunox_test_support::server::ServerCommand;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
 const PASSWORD: &str = "surface correct horse";
 
-fn command(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env("ROCKET_CONFIG", dir.join("absent.toml"))
-        .env("ROCKET_DATABASES", format!("{{idunox={{url=\"{url}\"}}}}"))
-        .env(
-            "ROCKET_JWT_SECRET",
-            "surface-jwt-secret-0123456789abcdefghij",
-        )
-        .env("ROCKET_ADDRESS", "127.0.0.1")
-        .env("ROCKET_PORT", "0")
-        .env("ROCKET_ARGON2", "{m_cost=1024,t_cost=1,p_cost=1}")
+/// The real binary in `dir` on `url`: cheap argon2 (m = 1024 KiB, t = 1), request bodies cut off after one second.
+fn setup(dir: &Path, url: &str) -> ServerCommand {
+    ServerCommand::new(BIN, dir, url, "surface-jwt-secret-0123456789abcdefghij")
+        .argon2("{m_cost=1024,t_cost=1,p_cost=1}")
         .env("ROCKET_BODY_TIMEOUT_SECONDS", "1")
-        .env_remove("ROCKET_LOG_LEVEL");
-    c
-}
-
-/// `tenant add NAME`, which must succeed; the tenant id and what it wrote on stderr.
-fn tenant_add(dir: &Path, url: &str, name: &str) -> (String, String) {
-    let out = command(dir, url)
-        .args(["tenant", "add", name])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (
-        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-        stderr,
-    )
 }
 
 /// The server, a tenant and a signed-in user's token.
 fn start(dir: &Path, url: &str) -> (Spawned, String) {
-    let (tenant, _) = tenant_add(dir, url, "Surface");
-    let mut add = command(dir, url);
-    add.args([
-        "user",
-        "add",
-        "--tenant",
-        &tenant,
-        "--email",
-        "ops@surface.test",
-    ])
-    .arg("--password-stdin");
-    let out = run_with_stdin(add, PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut serve = command(dir, url);
+    setup(dir, url).provision("Surface", "ops@surface.test", PASSWORD);
+    let mut serve = setup(dir, url).command();
     serve.arg("serve");
     let server = Spawned::start("reference-server", serve, "listening on ");
     let answer = idunox_test_support::http::send(
@@ -226,16 +186,12 @@ fn sqlite_files_are_created_private() {
     // Made by the CLI.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cli.sqlite");
-    tenant_add(
-        dir.path(),
-        &format!("sqlite://{}", file.display()),
-        "Private",
-    );
+    setup(dir.path(), &format!("sqlite://{}", file.display())).tenant_add("Private");
     assert_eq!(mode(&file), 0o600);
 
     // Made by the server (the default URL, in its working directory).
     let dir = tempfile::tempdir().unwrap();
-    let mut serve = command(dir.path(), "sqlite://idunox.sqlite");
+    let mut serve = setup(dir.path(), "sqlite://idunox.sqlite").command();
     serve.env_remove("ROCKET_DATABASES").arg("serve");
     let server = Spawned::start("reference-server", serve, "listening on ");
     let answer =
@@ -257,11 +213,8 @@ fn sqlite_files_are_created_private() {
     let file = dir.path().join("shared.sqlite");
     std::fs::write(&file, b"").unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (_, stderr) = tenant_add(
-        dir.path(),
-        &format!("sqlite://{}", file.display()),
-        "Shared",
-    );
+    let (_, stderr) =
+        setup(dir.path(), &format!("sqlite://{}", file.display())).tenant_add("Shared");
     assert_eq!(mode(&file), 0o644);
     assert!(stderr.contains("can be read by other users"), "{stderr}");
 }

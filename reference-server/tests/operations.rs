@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use idunox_test_support::http::{Answer, send};
-use idunox_test_support::process::{Spawned, run_with_stdin};
+use idunox_test_support::process::Spawned;
+use idunox_test_support::server::ServerCommand;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
@@ -24,54 +25,21 @@ fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("portal.sqlite").display())
 }
 
-fn command(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env("ROCKET_CONFIG", dir.join("absent.toml"))
-        .env("ROCKET_PROFILE", "debug")
-        .env(
-            "ROCKET_DATABASES",
-            format!("{{idunox={{url=\"{url}\",connect_timeout=1}}}}"),
-        )
-        .env("ROCKET_JWT_SECRET", SECRET)
-        .env("ROCKET_ADDRESS", "127.0.0.1")
-        .env("ROCKET_PORT", "0")
-        .env("ROCKET_ARGON2", "{m_cost=4096,t_cost=1,p_cost=1}")
-        .env_remove("ROCKET_LOG_LEVEL")
+/// The real binary in `dir` on `url`: cheap argon2 (m = 4096 KiB, t = 1), a one-second database
+/// connect timeout (so `/readyz` answers while PostgreSQL is down), and no inherited log format,
+/// metrics token or `RUST_LOG`.
+fn setup(dir: &Path, url: &str) -> ServerCommand {
+    ServerCommand::new(BIN, dir, url, SECRET)
+        .database_settings("connect_timeout=1")
+        .argon2("{m_cost=4096,t_cost=1,p_cost=1}")
         .env_remove("ROCKET_LOG_FORMAT")
         .env_remove("ROCKET_METRICS_TOKEN")
-        .env_remove("RUST_LOG");
-    c
+        .env_remove("RUST_LOG")
 }
 
 /// A tenant and a user, through the CLI.
 fn provision(dir: &Path, url: &str) {
-    let out = command(dir, url)
-        .args(["tenant", "add", "Ops Partner"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tenant = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let mut cmd = command(dir, url);
-    cmd.args([
-        "user",
-        "add",
-        "--tenant",
-        &tenant,
-        "--email",
-        EMAIL,
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(cmd, &format!("{PASSWORD}\n"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    setup(dir, url).provision("Ops Partner", EMAIL, PASSWORD);
 }
 
 fn start(cmd: Command) -> Spawned {
@@ -167,7 +135,7 @@ fn the_log_has_one_line_per_request_with_the_key_id_and_no_secret() {
     let url = sqlite_url(dir.path());
     provision(dir.path(), &url);
     // Everything the subscriber can see, at the most verbose level.
-    let mut cmd = command(dir.path(), &url);
+    let mut cmd = setup(dir.path(), &url).command();
     cmd.arg("serve").env("RUST_LOG", "trace");
     let server = start(cmd);
     let http = agent();
@@ -218,7 +186,7 @@ fn json_lines_when_configured() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     provision(dir.path(), &url);
-    let mut cmd = command(dir.path(), &url);
+    let mut cmd = setup(dir.path(), &url).command();
     cmd.arg("serve").env("ROCKET_LOG_FORMAT", "json");
     let server = start(cmd);
     let http = agent();
@@ -246,7 +214,8 @@ fn json_lines_when_configured() {
         "{probe}"
     );
     // A bad setting is refused, saying which.
-    let out = command(dir.path(), &url)
+    let out = setup(dir.path(), &url)
+        .command()
         .arg("serve")
         .env("ROCKET_LOG_FORMAT", "yaml")
         .output()
@@ -266,7 +235,7 @@ fn metrics_count_what_happened_and_hold_no_secret() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     provision(dir.path(), &url);
-    let mut cmd = command(dir.path(), &url);
+    let mut cmd = setup(dir.path(), &url).command();
     cmd.arg("serve").env("ROCKET_METRICS_TOKEN", METRICS_TOKEN);
     let server = start(cmd);
     let http = agent();
@@ -359,14 +328,15 @@ fn metrics_count_what_happened_and_hold_no_secret() {
     drop(server);
 
     // Without a token: 403 from elsewhere, still 200 here.
-    let mut cmd = command(dir.path(), &url);
+    let mut cmd = setup(dir.path(), &url).command();
     cmd.arg("serve");
     let server = start(cmd);
     let metrics = server.url("/metrics");
     assert_eq!(get_text(&http, &metrics, &via_proxy).0, 403);
     assert_eq!(get_text(&http, &metrics, &[]).0, 200);
     // A token too short to be one refuses to start, saying why.
-    let out = command(dir.path(), &url)
+    let out = setup(dir.path(), &url)
+        .command()
         .arg("serve")
         .env("ROCKET_METRICS_TOKEN", "short")
         .output()
@@ -383,7 +353,7 @@ fn healthz_always_readyz_while_the_database_answers() {
     let url = idunox_test_support::postgres::fresh_database(cluster.admin_url());
     let dir = tempfile::tempdir().unwrap();
     provision(dir.path(), &url);
-    let mut cmd = command(dir.path(), &url);
+    let mut cmd = setup(dir.path(), &url).command();
     cmd.arg("serve");
     let server = start(cmd);
     let http = agent();
@@ -426,7 +396,7 @@ fn sigterm_finishes_the_request_in_flight_writes_last_use_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     provision(dir.path(), &url);
-    let mut cmd = command(dir.path(), &url);
+    let mut cmd = setup(dir.path(), &url).command();
     cmd.arg("serve");
     let mut server = start(cmd);
     let http = agent();
@@ -480,7 +450,7 @@ fn sigterm_finishes_the_request_in_flight_writes_last_use_and_exits_0() {
     assert_eq!(status.code(), Some(0), "{:#?}", server.output());
 
     // The key made during shutdown exists, and the probed key's last use was written.
-    let mut cmd = command(dir.path(), &url);
+    let mut cmd = setup(dir.path(), &url).command();
     cmd.arg("serve");
     let server = start(cmd);
     let token = login(&http, &server, PASSWORD).body["token"]

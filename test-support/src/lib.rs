@@ -1,4 +1,6 @@
-//! Test-only helpers shared by the workspace's integration tests.
+//! Test-only helpers shared by the workspace's integration tests: outside programs
+//! ([`process`]), the JSON API over HTTP ([`http`]), a throwaway PostgreSQL cluster
+//! ([`postgres`]) and the `reference-server` binary's test setup and provisioning ([`server`]).
 //!
 //! Tests that need an outside program start it themselves when it is installed, and under
 //! `CI=true` fail (rather than skip) when it is missing — see [`require`].
@@ -7,6 +9,7 @@
 pub mod http;
 pub mod postgres;
 pub mod process;
+pub mod server;
 
 use std::net::TcpListener;
 
