@@ -7,13 +7,13 @@
 #![allow(missing_docs)]
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use idunox_test_support::http::{Answer, send, try_send};
-use idunox_test_support::process::{Spawned, run_with_stdin};
+use idunox_test_support::process::Spawned;
+use idunox_test_support::server::ServerCommand;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
@@ -42,55 +42,16 @@ fn database(db: &Db, dir: &Path) -> Option<String> {
     }
 }
 
-/// The server's command, default argon2 parameters; loopback peers are a trusted proxy so each
-/// simulated client can have its own address in `X-Forwarded-For`.
-fn command(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env("ROCKET_CONFIG", dir.join("absent.toml"))
-        .env("ROCKET_PROFILE", "debug")
-        .env("ROCKET_DATABASES", format!("{{idunox={{url=\"{url}\"}}}}"))
-        .env("ROCKET_JWT_SECRET", SECRET)
-        .env("ROCKET_ADDRESS", "127.0.0.1")
-        .env("ROCKET_PORT", "0")
+/// The server in `dir` on `url`, at the default argon2 parameters (`ROCKET_ARGON2` not set, nor
+/// its capacity or reserve); loopback peers are a trusted proxy so each simulated client can have
+/// its own address in `X-Forwarded-For`.
+fn setup(dir: &Path, url: &str) -> ServerCommand {
+    ServerCommand::new(BIN, dir, url, SECRET)
         .env("ROCKET_ARGON2_WORKERS", WORKERS.to_string())
         .env("ROCKET_TRUSTED_PROXIES", "[\"127.0.0.0/8\"]")
         .env("ROCKET_ACCESS_LOG", "false")
-        .env_remove("ROCKET_ARGON2")
         .env_remove("ROCKET_ARGON2_CAPACITY")
         .env_remove("ROCKET_ARGON2_RESERVED")
-        .env_remove("ROCKET_LOG_LEVEL");
-    c
-}
-
-/// A tenant named `name` with one user `email`, through the CLI.
-fn provision(dir: &Path, url: &str, name: &str, email: &str) {
-    let out = command(dir, url)
-        .args(["tenant", "add", name])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tenant = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let mut cmd = command(dir, url);
-    cmd.args([
-        "user",
-        "add",
-        "--tenant",
-        &tenant,
-        "--email",
-        email,
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(cmd, &format!("{PASSWORD}\n"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn agent() -> ureq::Agent {
@@ -201,12 +162,14 @@ fn wrong_secret(key: &str) -> String {
 /// A server on `db` with the tenants `emails` provisioned; `None` when the database is missing.
 fn start(db: &Db, dir: &Path, emails: &[&str]) -> Option<Spawned> {
     let url = database(db, dir)?;
+    let setup = setup(dir, &url);
     for (n, email) in emails.iter().enumerate() {
-        provision(dir, &url, &format!("Tenant {n}"), email);
+        setup.provision(&format!("Tenant {n}"), email, PASSWORD);
     }
+    // No subcommand: `serve`.
     Some(Spawned::start(
         "reference-server",
-        command(dir, &url),
+        setup.command(),
         "listening on ",
     ))
 }
