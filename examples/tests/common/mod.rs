@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use idunox_test_support::http::{Answer, send, try_send};
-use idunox_test_support::process::{Spawned, run_with_stdin};
+use idunox_test_support::process::Spawned;
+use idunox_test_support::server::ServerCommand;
 
 use serde_json::{Value, json};
 
@@ -116,26 +117,15 @@ fn is_fresh(bin: &std::path::Path) -> bool {
     .all(|p| newest(&root.join(p)) <= built)
 }
 
-/// The environment of a reference server on `url`: cheap argon2, one JWT secret for all,
-/// short connection timeout (so an outage answers 503 within a second).
-pub fn server_command(url: &str) -> Command {
-    let mut c = Command::new(server_bin());
-    let dir = std::env::temp_dir();
-    c.current_dir(&dir)
-        .env("ROCKET_CONFIG", dir.join("idunox-absent-rocket.toml"))
-        .env("ROCKET_PROFILE", "debug")
-        .env(
-            "ROCKET_DATABASES",
-            format!("{{idunox={{url=\"{url}\",max_connections=8,connect_timeout=1}}}}"),
-        )
-        .env("ROCKET_JWT_SECRET", JWT_SECRET)
-        .env("ROCKET_ADDRESS", "127.0.0.1")
-        .env("ROCKET_PORT", "0")
+/// A reference server on `url`, run in the system's temporary directory: cheap argon2, one JWT
+/// secret for all, short connection timeout (so an outage answers 503 within a second), four
+/// workers, no access log.
+pub fn server_command(url: &str) -> ServerCommand {
+    ServerCommand::new(server_bin(), std::env::temp_dir(), url, JWT_SECRET)
+        .database_settings("max_connections=8,connect_timeout=1")
+        .argon2("{m_cost=1024,t_cost=1,p_cost=1}")
         .env("ROCKET_WORKERS", "4")
-        .env("ROCKET_ARGON2", "{m_cost=1024,t_cost=1,p_cost=1}")
         .env("ROCKET_ACCESS_LOG", "false")
-        .env_remove("ROCKET_LOG_LEVEL");
-    c
 }
 
 /// A running process (test-support's [`Spawned`]: killed and reaped on drop, output kept), with
@@ -156,7 +146,7 @@ impl Proc {
     }
 
     pub fn server(name: &'static str, url: &str) -> Self {
-        let mut c = server_command(url);
+        let mut c = server_command(url).command();
         c.arg("serve");
         Self::start(name, c, "listening on ")
     }
@@ -178,33 +168,8 @@ impl Proc {
 
 /// Provision a tenant and a user through the CLI; returns the tenant id.
 pub fn provision(url: &str, tenant_name: &str) -> String {
-    let out = server_command(url)
-        .args(["tenant", "add", tenant_name])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tenant = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let tenant = server_command(url).provision(tenant_name, EMAIL, PASSWORD);
     assert!(tenant.starts_with("ten_"), "{tenant}");
-    let mut cmd = server_command(url);
-    cmd.args([
-        "user",
-        "add",
-        "--tenant",
-        &tenant,
-        "--email",
-        EMAIL,
-        "--password-stdin",
-    ]);
-    let out = run_with_stdin(cmd, &format!("{PASSWORD}\n"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     tenant
 }
 
