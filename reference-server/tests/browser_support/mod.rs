@@ -27,6 +27,7 @@ use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use idunox_test_support::server::ServerCommand;
 use serde_json::{Value, json};
 
 /// The portal user every test signs in as.
@@ -202,29 +203,24 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    fn command(dir: &Path, port: u16, options: ServerOptions) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reference-server"));
+    /// The real binary in `dir` on its own SQLite file, serving on `port`: cheap argon2 (m = 1024
+    /// KiB, t = 1), the test scope catalogue, no colours in its log.
+    fn setup(dir: &Path, port: u16, options: ServerOptions) -> ServerCommand {
         let db = dir.join("db.sqlite");
-        cmd.current_dir(dir)
-            .env("ROCKET_CONFIG", dir.join("Rocket.toml"))
-            .env("ROCKET_ADDRESS", "127.0.0.1")
-            .env("ROCKET_PORT", port.to_string())
-            .env(
-                "ROCKET_DATABASES",
-                format!("{{idunox={{url=\"sqlite://{}?mode=rwc\"}}}}", db.display()),
-            )
-            .env(
-                "ROCKET_JWT_SECRET",
-                "browser-tests-secret-0123456789abcdefghijklmnop",
-            )
-            .env(
-                "ROCKET_JWT_TTL_SECONDS",
-                options.jwt_ttl_seconds.to_string(),
-            )
-            .env("ROCKET_ARGON2", "{m_cost=1024,t_cost=1,p_cost=1}")
-            .env("ROCKET_SCOPES", SCOPES)
-            .env("ROCKET_CLI_COLORS", "false");
-        cmd
+        ServerCommand::new(
+            env!("CARGO_BIN_EXE_reference-server"),
+            dir,
+            &format!("sqlite://{}?mode=rwc", db.display()),
+            "browser-tests-secret-0123456789abcdefghijklmnop",
+        )
+        .port(port)
+        .argon2("{m_cost=1024,t_cost=1,p_cost=1}")
+        .env(
+            "ROCKET_JWT_TTL_SECONDS",
+            options.jwt_ttl_seconds.to_string(),
+        )
+        .env("ROCKET_SCOPES", SCOPES)
+        .env("ROCKET_CLI_COLORS", "false")
     }
 
     /// Provisions a tenant and a user through the CLI, then starts `serve` and waits until it
@@ -233,28 +229,8 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = idunox_test_support::free_port();
 
-        let out = Self::command(dir.path(), port, options)
-            .args(["tenant", "add", TENANT])
-            .output()
-            .expect("run `reference-server tenant add`");
-        assert!(
-            out.status.success(),
-            "tenant add failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let tenant_id = String::from_utf8(out.stdout).expect("utf-8 tenant id");
-        let tenant_id = tenant_id.trim();
+        let tenant_id = Self::setup(dir.path(), port, options).provision(TENANT, EMAIL, PASSWORD);
         assert!(!tenant_id.is_empty(), "tenant add printed no id");
-
-        let mut user = Self::command(dir.path(), port, options);
-        user.args(["user", "add", "--tenant", tenant_id, "--email", EMAIL])
-            .arg("--password-stdin");
-        let out = idunox_test_support::process::run_with_stdin(user, &format!("{PASSWORD}\n"));
-        assert!(
-            out.status.success(),
-            "user add failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
 
         let child = Self::serve(dir.path(), port, options);
         let mut server = Self {
@@ -276,7 +252,8 @@ impl Server {
             .append(true)
             .open(dir.join("server.log"))
             .expect("server.log");
-        Self::command(dir, port, options)
+        Self::setup(dir, port, options)
+            .command()
             .arg("serve")
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -287,7 +264,7 @@ impl Server {
     /// Runs the server's CLI on the same configuration and database, with `input` on stdin.
     #[allow(dead_code)] // used by the console's tests and browser_account.rs
     pub(crate) fn cli(&self, args: &[&str], input: &str) -> std::process::Output {
-        let mut cmd = Self::command(self.dir.path(), self.port, self.options);
+        let mut cmd = Self::setup(self.dir.path(), self.port, self.options).command();
         cmd.args(args);
         idunox_test_support::process::run_with_stdin(cmd, input)
     }
