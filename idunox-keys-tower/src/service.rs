@@ -66,9 +66,7 @@ use std::sync::Arc;
 use http::header::{Entry, HeaderMap, HeaderName};
 use http::{Request, Response};
 use idunox_keys::key::MAX_KEY_LEN;
-use idunox_keys::{
-    Check, InvalidKey, KeyId, KeyStore, ParseError, Pending, Refusal, VerifiedKey,
-};
+use idunox_keys::{Check, InvalidKey, KeyId, KeyStore, ParseError, Pending, Refusal, VerifiedKey};
 use tower_service::Service;
 
 use crate::client::client_addr;
@@ -148,12 +146,9 @@ where
         // decides, the inner service's future (300-odd bytes under axum) was copied twice.
         match screen(&self.shared, &mut req) {
             Screened::Admitted => ResponseFuture::calling(self.inner.call(req)),
-            Screened::Refused(refusal, key_id) => ResponseFuture::refused(refuse(
-                &*self.shared.on_refusal,
-                req,
-                &refusal,
-                key_id,
-            )),
+            Screened::Refused(refusal, key_id) => {
+                ResponseFuture::refused(refuse(&*self.shared.on_refusal, req, &refusal, key_id))
+            }
             Screened::Pending(pending) => {
                 let key_id = pending.key_id();
                 // Call the clone that was made ready, keep the fresh clone for the next
