@@ -66,7 +66,7 @@ use std::sync::Arc;
 use http::header::{Entry, HeaderMap, HeaderName};
 use http::{Request, Response};
 use idunox_keys::key::MAX_KEY_LEN;
-use idunox_keys::{Check, InvalidKey, KeyId, KeyStore, ParseError, Refusal, VerifiedKey};
+use idunox_keys::{Check, InvalidKey, KeyId, KeyStore, ParseError, Pending, Refusal, VerifiedKey};
 use tower_service::Service;
 
 use crate::client::client_addr;
@@ -142,51 +142,62 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let shared = &*self.shared;
-        let verifier = &shared.verifier;
-        // Parse once, straight from the header (no copy), and decide what needs no waiting — a
-        // warm key, most refusals — here, without a future; a pending check owns its own copy
-        // of the key.
-        let (check, key_id) = {
-            let key_len = verifier.format().key_len();
-            match presented_key(req.headers_mut(), &shared.config.header, key_len) {
-                Ok(bytes) => {
-                    let check = verifier.check(Some(bytes));
-                    // The key id, for the refusal event only (a warm refusal has no pending
-                    // check to ask).
-                    let key_id = match &check {
-                        Check::Done(Err(r)) if event::enabled(r) => verifier.key_id_of(bytes),
-                        _ => None,
-                    };
-                    (check, key_id)
-                }
-                Err(refusal) => (Check::Done(Err(refusal)), None),
+        // Decide first, then build the answer once, at the tail: built inside the match that
+        // decides, the inner service's future (300-odd bytes under axum) was copied twice.
+        match screen(&self.shared, &mut req) {
+            Screened::Admitted => ResponseFuture::calling(self.inner.call(req)),
+            Screened::Refused(refusal, key_id) => {
+                ResponseFuture::refused(refuse(&*self.shared.on_refusal, req, &refusal, key_id))
             }
-        };
-        let pending = match check {
-            Check::Done(Ok(key)) => {
-                return match admit(&shared.config, &mut req, key) {
-                    Ok(()) => ResponseFuture::calling(self.inner.call(req)),
-                    Err((refusal, key_id)) => ResponseFuture::refused(refuse(
-                        &*shared.on_refusal,
-                        req,
-                        &refusal,
-                        Some(key_id),
-                    )),
-                };
+            Screened::Pending(pending) => {
+                let key_id = pending.key_id();
+                // Call the clone that was made ready, keep the fresh clone for the next
+                // request (see "Be careful when cloning inner services" in tower-service).
+                let clone = self.inner.clone();
+                let inner = mem::replace(&mut self.inner, clone);
+                let verifying: Verifying = Box::pin(pending.finish());
+                ResponseFuture::verifying(verifying, inner, req, key_id, Arc::clone(&self.shared))
             }
-            Check::Done(Err(refusal)) => {
-                return ResponseFuture::refused(refuse(&*shared.on_refusal, req, &refusal, key_id));
-            }
-            Check::Pending(pending) => pending,
-        };
-        let key_id = pending.key_id();
-        // Call the clone that was made ready, keep the fresh clone for the next request
-        // (see "Be careful when cloning inner services" in tower-service).
-        let clone = self.inner.clone();
-        let inner = mem::replace(&mut self.inner, clone);
-        let verifying: Verifying = Box::pin(pending.finish());
-        ResponseFuture::verifying(verifying, inner, req, key_id, Arc::clone(&self.shared))
+        }
+    }
+}
+
+/// What [`screen`] decided without waiting.
+enum Screened<K> {
+    /// The key is accepted and the request carries its [`VerifiedKey`].
+    Admitted,
+    /// Refused, with the key id when the refusal event wants it.
+    Refused(Refusal, Option<KeyId>),
+    /// The store must be read or the secret checked with argon2.
+    Pending(Pending<K>),
+}
+
+/// Steps 1 to 5 of the [module docs](self) as far as they go without waiting.
+fn screen<K: KeyStore, R, B>(shared: &Shared<K, R>, req: &mut Request<B>) -> Screened<K> {
+    let verifier = &shared.verifier;
+    // Parse once, straight from the header (no copy); a pending check owns its own copy of
+    // the key.
+    let key_len = verifier.format().key_len();
+    let bytes = match presented_key(req.headers_mut(), &shared.config.header, key_len) {
+        Ok(bytes) => bytes,
+        Err(refusal) => return Screened::Refused(refusal, None),
+    };
+    match verifier.check(Some(bytes)) {
+        Check::Done(Ok(key)) => match admit(&shared.config, req, key) {
+            Ok(()) => Screened::Admitted,
+            Err((refusal, key_id)) => Screened::Refused(refusal, Some(key_id)),
+        },
+        Check::Done(Err(refusal)) => {
+            // The key id, for the refusal event only (a warm refusal has no pending check to
+            // ask).
+            let key_id = if event::enabled(&refusal) {
+                verifier.key_id_of(bytes)
+            } else {
+                None
+            };
+            Screened::Refused(refusal, key_id)
+        }
+        Check::Pending(pending) => Screened::Pending(pending),
     }
 }
 
@@ -231,20 +242,33 @@ fn presented_key<'h>(
     name: &HeaderName,
     key_len: usize,
 ) -> Result<&'h [u8], Refusal> {
-    let Entry::Occupied(mut entry) = headers.entry(name) else {
-        return Err(Refusal::Missing);
-    };
-    // Mark every value sensitive before anything else looks at it.
-    let mut several = false;
-    for (i, value) in entry.iter_mut().enumerate() {
+    // When no header name repeats (`len` counts values, `keys_len` names) — nearly every
+    // request — one lookup finds the only value; otherwise the entry walks them all.
+    let value = if headers.len() == headers.keys_len() {
+        let Some(value) = headers.get_mut(name) else {
+            return Err(Refusal::Missing);
+        };
+        // Mark it sensitive before anything else looks at it.
         value.set_sensitive(true);
-        several |= i > 0;
-    }
-    if several {
-        // Which one would we pick? Neither: a client sending two keys is confused or probing.
-        return Err(Refusal::Invalid(InvalidKey::SeveralValues));
-    }
-    let bytes = entry.into_mut().as_bytes();
+        value
+    } else {
+        let Entry::Occupied(mut entry) = headers.entry(name) else {
+            return Err(Refusal::Missing);
+        };
+        // Mark every value sensitive before anything else looks at it.
+        let mut several = false;
+        for (i, value) in entry.iter_mut().enumerate() {
+            value.set_sensitive(true);
+            several |= i > 0;
+        }
+        if several {
+            // Which one would we pick? Neither: a client sending two keys is confused or
+            // probing.
+            return Err(Refusal::Invalid(InvalidKey::SeveralValues));
+        }
+        entry.into_mut()
+    };
+    let bytes = value.as_bytes();
     if bytes.is_empty() {
         return Err(Refusal::Missing);
     }
@@ -282,6 +306,26 @@ mod tests {
         h.insert("x-api-key", HeaderValue::from_static("abcde"));
         assert_eq!(refusal(&mut h), None);
         assert!(h["x-api-key"].is_sensitive());
+        h.append("x-api-key", HeaderValue::from_static("abcde"));
+        assert_eq!(refusal(&mut h), Some("invalid_api_key"));
+        assert!(h.get_all("x-api-key").iter().all(HeaderValue::is_sensitive));
+    }
+
+    #[test]
+    fn another_repeated_header_takes_the_long_way_to_the_same_answers() {
+        // `accept` twice: `len() != keys_len()`, so the key is found through the entry.
+        let mut h = HeaderMap::new();
+        h.append("accept", HeaderValue::from_static("text/html"));
+        h.append("accept", HeaderValue::from_static("application/json"));
+        assert_eq!(refusal(&mut h), Some("missing_api_key"));
+        h.insert("x-api-key", HeaderValue::from_static("abcde"));
+        assert_ne!(h.len(), h.keys_len());
+        assert_eq!(refusal(&mut h), None);
+        assert!(h["x-api-key"].is_sensitive());
+        h.insert("x-api-key", HeaderValue::from_static(""));
+        assert_eq!(refusal(&mut h), Some("missing_api_key"));
+        h.insert("x-api-key", HeaderValue::from_static("abcdef"));
+        assert_eq!(refusal(&mut h), Some("invalid_api_key"));
         h.append("x-api-key", HeaderValue::from_static("abcde"));
         assert_eq!(refusal(&mut h), Some("invalid_api_key"));
         assert!(h.get_all("x-api-key").iter().all(HeaderValue::is_sensitive));
