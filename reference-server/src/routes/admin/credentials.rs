@@ -28,18 +28,17 @@
 //!   `staff_search_timeout_ms` (default 5 s): one past it is cancelled by the database and the
 //!   request answers 503 `service_unavailable` (`Retry-After: 5`), as for any database failure.
 //!   SQLite has no statement timeout: there the per-staff place, and the one process that holds
-//!   the database, bound it. A listing with `tenant` reads that tenant's keys only (at most
-//!   `max_keys_per_tenant` live ones, by index), as a partner's own listing does, and is not
-//!   capped.
-//!
-//! [`MAX_SEARCHES_PER_STAFF`]: crate::auth::in_flight::MAX_SEARCHES_PER_STAFF
-//! [`InFlight::staff_searches`]: crate::auth::in_flight::InFlight::staff_searches
+//!   the database, bound it. A listing with `tenant` reads that tenant's keys only, by index, as
+//!   the partner's own listing does, and is not capped.
 //! - `PATCH /v1/admin/credentials/<id>` → as for partners, on the key's tenant's behalf.
 //!
 //! Audit: `credential.revoked` (one per key revoked), `tenant.keys_revoked` (when revoke-all
 //! revoked any) and `credential.updated` in the tenant's trail with the staff actor, written by
 //! the audited key store ([`crate::keys`]) in the change's own transaction; a change that
 //! changes nothing writes none.
+//!
+//! [`MAX_SEARCHES_PER_STAFF`]: crate::auth::in_flight::MAX_SEARCHES_PER_STAFF
+//! [`InFlight::staff_searches`]: crate::auth::in_flight::InFlight::staff_searches
 
 use std::collections::HashMap;
 
