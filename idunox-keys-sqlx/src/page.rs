@@ -23,6 +23,9 @@
 //!   refused ([`PageError::InvalidCursor`]).
 //! - **Counts** cover the tenant's whole listing, whatever the filters and the page (one
 //!   tenant only; a listing across tenants has none).
+//! - **Time limit** ([`ListQuery::time_limit`]): on PostgreSQL the listing's statements run in
+//!   a read-only transaction under `SET LOCAL statement_timeout`, so a search that would scan
+//!   for long is cancelled by the server ([`PageError::Store`]). SQLite has none.
 //!
 //! ```
 //! use idunox_keys::{Status, TenantId, time::OffsetDateTime};
@@ -48,7 +51,7 @@ use core::str::FromStr;
 use std::sync::Arc;
 
 use idunox_keys::{Credential, KeyId, Status, StoreError, TenantId};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 use time::{Duration, OffsetDateTime};
 
 use crate::Backend;
@@ -120,6 +123,7 @@ pub struct ListQuery {
     cursor: Option<String>,
     now: OffsetDateTime,
     expiring_window: Duration,
+    time_limit: Option<core::time::Duration>,
 }
 
 impl ListQuery {
@@ -145,6 +149,7 @@ impl ListQuery {
             cursor: None,
             now,
             expiring_window: DEFAULT_EXPIRING_WINDOW,
+            time_limit: None,
         }
     }
 
@@ -205,6 +210,23 @@ impl ListQuery {
     pub fn expiring_window(mut self, window: Duration) -> Self {
         self.expiring_window = window;
         self
+    }
+
+    /// At most `limit` of database time per statement of this listing, on PostgreSQL: the
+    /// listing runs in a read-only transaction that starts with `SET LOCAL statement_timeout`,
+    /// so the server cancels a statement that runs (or waits for a lock) longer, and the page
+    /// fails with [`PageError::Store`]. Rounded up to whole milliseconds; default none. SQLite
+    /// has no statement timeout: there it changes nothing (bound the listings a caller may run
+    /// at once instead).
+    #[must_use]
+    pub fn time_limit(mut self, limit: core::time::Duration) -> Self {
+        self.time_limit = Some(limit);
+        self
+    }
+
+    /// The per-statement time limit on PostgreSQL, if one ([`time_limit`](Self::time_limit)).
+    pub fn statement_time_limit(&self) -> Option<core::time::Duration> {
+        self.time_limit
     }
 
     /// The tenant listed, if one.
@@ -418,7 +440,9 @@ struct After {
     seq: i64,
 }
 
-/// The listing itself.
+/// The listing itself, on one connection: on PostgreSQL with a
+/// [`time_limit`](ListQuery::time_limit), inside a read-only transaction that sets
+/// `statement_timeout` first.
 pub(crate) async fn page(
     pool: &AnyPool,
     backend_kind: Backend,
@@ -433,9 +457,51 @@ pub(crate) async fn page(
     if !(1..=MAX_PAGE_LIMIT).contains(&query.limit) {
         return Err(PageError::InvalidLimit);
     }
+    match (backend_kind, query.time_limit) {
+        (Backend::Postgres, Some(limit)) => {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            for statement in time_limit_statements(limit) {
+                sqlx::query(&statement)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            let page = listing(&mut tx, backend_kind, touches, query).await;
+            // Read-only: nothing to keep. A failed rollback is a failed listing, as the
+            // connection's state is then unknown (sqlx drops the connection).
+            tx.rollback().await.map_err(backend)?;
+            page
+        }
+        _ => {
+            let mut conn = pool.acquire().await.map_err(backend)?;
+            listing(&mut conn, backend_kind, touches, query).await
+        }
+    }
+}
+
+/// The statements that open a listing's PostgreSQL transaction under a time limit: read only,
+/// and `statement_timeout` in whole milliseconds, rounded up (at least 1: `0` would mean none).
+fn time_limit_statements(limit: core::time::Duration) -> [String; 2] {
+    let ms = limit
+        .as_nanos()
+        .div_ceil(1_000_000)
+        .clamp(1, i32::MAX as u128);
+    [
+        "SET TRANSACTION READ ONLY".to_owned(),
+        format!("SET LOCAL statement_timeout = {ms}"),
+    ]
+}
+
+/// The page of `query` read on `conn` (checked by [`page`]).
+async fn listing(
+    conn: &mut AnyConnection,
+    backend_kind: Backend,
+    touches: &Touches,
+    query: &ListQuery,
+) -> Result<Page, PageError> {
     let after = match &query.cursor {
         None => None,
-        Some(c) => Some(resolve_cursor(pool, query, c).await?),
+        Some(c) => Some(resolve_cursor(&mut *conn, query, c).await?),
     };
 
     let mut a = Args::new();
@@ -492,7 +558,7 @@ pub(crate) async fn page(
         " ORDER BY {key}{desc}, credentials.seq{desc} LIMIT {fetch}"
     ));
 
-    let rows = a.query(&sql).fetch_all(pool).await.map_err(backend)?;
+    let rows = a.query(&sql).fetch_all(&mut *conn).await.map_err(backend)?;
     let limit = query.limit as usize;
     let more = rows.len() > limit;
     let mut credentials = Vec::with_capacity(rows.len().min(limit));
@@ -503,7 +569,7 @@ pub(crate) async fn page(
         .then(|| credentials.last().map(|c| cursor(query.sort, c)))
         .flatten();
     let counts = match &query.tenant {
-        Some(t) => Some(counts(pool, t, query.now, query.expiring_window).await?),
+        Some(t) => Some(counts(&mut *conn, t, query.now, query.expiring_window).await?),
         None => None,
     };
     Ok(Page {
@@ -557,7 +623,7 @@ fn cursor(sort: Sort, last: &Credential) -> String {
 /// Where the page after a cursor starts: its sort key and the insertion number of the
 /// credential it names, within the listing.
 async fn resolve_cursor(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     query: &ListQuery,
     cursor: &str,
 ) -> Result<After, PageError> {
@@ -588,7 +654,7 @@ async fn resolve_cursor(
     }
     let row = a
         .query(&sql)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?
         .ok_or(PageError::InvalidCursor)?;
@@ -607,7 +673,7 @@ async fn resolve_cursor(
 
 /// The tenant's counts per status at `now`.
 async fn counts(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     now: OffsetDateTime,
     window: Duration,
@@ -620,7 +686,7 @@ async fn counts(
         .bind(tenant.as_str().to_owned())
         .bind(now.unix_timestamp())
         .bind((now + window).unix_timestamp())
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(backend)?;
     let mut counts = StatusCounts::default();
@@ -657,6 +723,26 @@ mod tests {
         assert_eq!(
             "Created".parse::<Sort>().unwrap_err().code(),
             "invalid_sort"
+        );
+    }
+
+    #[test]
+    fn a_time_limit_is_whole_milliseconds_rounded_up() {
+        use core::time::Duration as Std;
+        let ms = |d: Std| time_limit_statements(d)[1].clone();
+        assert_eq!(ms(Std::from_secs(5)), "SET LOCAL statement_timeout = 5000");
+        assert_eq!(
+            ms(Std::from_micros(1500)),
+            "SET LOCAL statement_timeout = 2"
+        );
+        assert_eq!(ms(Std::ZERO), "SET LOCAL statement_timeout = 1");
+        assert_eq!(
+            ms(Std::from_secs(u64::MAX)),
+            format!("SET LOCAL statement_timeout = {}", i32::MAX)
+        );
+        assert_eq!(
+            time_limit_statements(Std::from_secs(1))[0],
+            "SET TRANSACTION READ ONLY"
         );
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use common::{NOW, credential, db, pool};
 use idunox_keys::time::Duration;
 use idunox_keys::{Credential, KeyStore, Status, TenantId};
-use idunox_keys_sqlx::{Backend, ListQuery, PageError, Sort, SqlKeyStore, StatusCounts};
+use idunox_keys_sqlx::{Backend, ListQuery, PageError, Sort, SqlKeyStore, StatusCounts, sqlx};
 
 const WINDOW: Duration = Duration::days(30);
 
@@ -474,3 +474,61 @@ on_both_backends!(
     expiry_paging_goes_on_where_the_page_ended,
     bad_cursors_and_searches_are_refused,
 );
+
+/// PostgreSQL: a listing with a time limit is cancelled by the server once a statement has run
+/// (here: waited for a lock) that long, and answers a store error; the same listing without one
+/// waits until the lock goes, then answers. (A lock, not a slow plan: the wait is certain.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_time_limit_cancels_a_listing_that_runs_too_long() {
+    let Some(db) = db(Backend::Postgres).await else {
+        return;
+    };
+    let store = SqlKeyStore::new(pool(&db).await);
+    let c = credential("ten_a", NOW);
+    store.insert(c.clone(), None).await.unwrap();
+    let query = ListQuery::across_tenants(NOW).search(c.key_id.as_str());
+    let limited = query
+        .clone()
+        .time_limit(std::time::Duration::from_millis(200));
+    assert_eq!(
+        limited.statement_time_limit(),
+        Some(std::time::Duration::from_millis(200))
+    );
+    assert_eq!(store.page(&limited).await.unwrap().credentials.len(), 1);
+
+    let mut lock = store.pool().begin().await.unwrap();
+    sqlx::query("LOCK TABLE credentials IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    // Bounded: without the limit this would wait for the lock, and the test fails here.
+    let cancelled = tokio::time::timeout(std::time::Duration::from_secs(20), store.page(&limited))
+        .await
+        .expect("the server cancels the listing after its time limit");
+    let err = cancelled.unwrap_err();
+    assert!(matches!(err, PageError::Store(_)), "{err}");
+    let mut why = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        why.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    assert!(
+        why.contains("statement timeout"),
+        "PostgreSQL says why: {why}"
+    );
+    // Without a limit the listing waits for the lock (still held after 300 ms)...
+    let unlimited = store.page(&query);
+    tokio::pin!(unlimited);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), &mut unlimited)
+            .await
+            .is_err()
+    );
+    // ...and answers once it goes. The connection the cancelled listing used is fine again.
+    lock.rollback().await.unwrap();
+    assert_eq!(unlimited.await.unwrap().credentials.len(), 1);
+    for _ in 0..4 {
+        assert_eq!(store.page(&limited).await.unwrap().credentials.len(), 1);
+    }
+}

@@ -25,6 +25,7 @@
 //! | `max_keys_per_tenant` | `1000` | live keys a tenant may hold; a create beyond it is 409 `key_limit_reached` |
 //! | `scopes` | `[]` | the scope catalogue, `[{name, description}]` (see [`ScopeConfig`]) |
 //! | `max_staleness_ms` | `1000` | how old a cached credential record may be when used; `0` reads the store on every request |
+//! | `staff_search_timeout_ms` | `5000` | PostgreSQL: the longest a statement of a staff listing across tenants may run (`statement_timeout`), 1 to 60 000; past it 503 (SQLite has no statement timeout: see [`crate::routes::admin::credentials`]) |
 //! | `access_log` | `true` | one line per request in the log (see [`crate::observe::request_log`]) |
 //! | `log_format` | `text` | `text`: human lines; `json`: one JSON object per line (both on stderr; `RUST_LOG` filters, default `info`; see [`crate::observe::logging`]) |
 //! | `metrics_token` | none | a bearer token (at least 16 bytes) that lets clients on other machines read `/metrics`; without it only this machine may (see [`crate::observe::access`]) |
@@ -97,6 +98,7 @@ fn defaults() -> serde_json::Value {
         "max_keys_per_tenant": 1000,
         "scopes": [],
         "max_staleness_ms": 1000,
+        "staff_search_timeout_ms": 5000,
         "trusted_proxies": [],
         "audit_retention_days": 365,
         "body_timeout_seconds": 10,
@@ -144,6 +146,8 @@ pub const MAX_SCOPE_DESCRIPTION_CHARS: usize = 200;
 pub const MAX_SCOPES: usize = 100;
 /// The longest `max_staleness_ms`: a minute.
 pub const MAX_STALENESS_MS: u64 = 60_000;
+/// The longest `staff_search_timeout_ms`: a minute.
+pub const MAX_STAFF_SEARCH_TIMEOUT_MS: u64 = 60_000;
 
 /// The raw configuration as read from the figment.
 #[derive(Deserialize)]
@@ -173,6 +177,7 @@ struct Raw {
     max_keys_per_tenant: u32,
     scopes: Vec<ScopeConfig>,
     max_staleness_ms: u64,
+    staff_search_timeout_ms: u64,
     trusted_proxies: Vec<String>,
     audit_retention_days: u32,
     body_timeout_seconds: u64,
@@ -252,6 +257,8 @@ pub struct ServerConfig {
     pub scopes: Vec<ScopeConfig>,
     /// How stale a cached credential record may be; zero reads the store on every request.
     pub max_staleness: std::time::Duration,
+    /// On PostgreSQL, the longest a statement of a staff listing across tenants may run.
+    pub staff_search_timeout: std::time::Duration,
     /// One line per request in the log.
     pub access_log: bool,
     /// Reverse proxies whose `X-Forwarded-For` entries are believed.
@@ -385,6 +392,12 @@ impl ServerConfig {
                  key would take longer than that to reach the other instances"
             )));
         }
+        if !(1..=MAX_STAFF_SEARCH_TIMEOUT_MS).contains(&raw.staff_search_timeout_ms) {
+            return Err(ConfigError::Invalid(format!(
+                "staff_search_timeout_ms must be from 1 to {MAX_STAFF_SEARCH_TIMEOUT_MS} (a \
+                 minute): it bounds the database time of one staff search"
+            )));
+        }
         let host = match raw.address {
             std::net::IpAddr::V6(a) => format!("[{a}]"),
             std::net::IpAddr::V4(a) => a.to_string(),
@@ -418,6 +431,7 @@ impl ServerConfig {
             max_keys_per_tenant: raw.max_keys_per_tenant,
             scopes: raw.scopes,
             max_staleness: std::time::Duration::from_millis(raw.max_staleness_ms),
+            staff_search_timeout: std::time::Duration::from_millis(raw.staff_search_timeout_ms),
             access_log: raw.access_log,
             trusted_proxies,
             audit_retention_days: raw.audit_retention_days,
@@ -586,6 +600,7 @@ impl fmt::Debug for ServerConfig {
             .field("max_keys_per_tenant", &self.max_keys_per_tenant)
             .field("scopes", &self.scopes)
             .field("max_staleness", &self.max_staleness)
+            .field("staff_search_timeout", &self.staff_search_timeout)
             .field("access_log", &self.access_log)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("audit_retention_days", &self.audit_retention_days)
@@ -718,6 +733,7 @@ mod tests {
         assert_eq!(c.max_keys_per_tenant, 1000);
         assert!(c.scopes.is_empty());
         assert_eq!(c.max_staleness, std::time::Duration::from_secs(1));
+        assert_eq!(c.staff_search_timeout, std::time::Duration::from_secs(5));
         assert_eq!(c.argon2_budget, BudgetSettings::default());
         assert_eq!(c.policy().max_live_keys, Some(1000));
         let c = ServerConfig::from_figment(
@@ -795,6 +811,8 @@ mod tests {
             ("staff_totp_key", serde_json::json!("short")),
             ("max_keys_per_tenant", serde_json::json!(0)),
             ("max_staleness_ms", serde_json::json!(60_001)),
+            ("staff_search_timeout_ms", serde_json::json!(0)),
+            ("staff_search_timeout_ms", serde_json::json!(60_001)),
             ("argon2_workers", serde_json::json!(0)),
             ("argon2_capacity", serde_json::json!(0)),
             (

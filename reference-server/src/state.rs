@@ -50,6 +50,8 @@ pub struct App {
     pub passwords: PasswordWork,
     /// Password checks in flight per client address.
     pub sign_ins: InFlight,
+    /// Staff listings across tenants in flight per staff member.
+    pub staff_searches: InFlight,
     /// Failed sign-ins for unknown emails since the last maintenance round (logged as a count,
     /// never as emails).
     pub unknown_email_failures: Arc<AtomicU64>,
@@ -105,7 +107,8 @@ impl App {
             budget,
             keys,
             verifier,
-            sign_ins: InFlight::default(),
+            sign_ins: InFlight::sign_ins(),
+            staff_searches: InFlight::staff_searches(),
             unknown_email_failures: Arc::new(AtomicU64::new(0)),
             clock,
         })

@@ -12,13 +12,19 @@ import { rememberTenants, state, tenantName } from './admin-state.js';
 import { LIVE_STATUSES, STATUSES, expiryCell, nameEl, statusBadge } from './credential.js';
 import { byId, clear, h, show } from './dom.js';
 import { plural } from './format.js';
-import { messageOf } from './http.js';
+import { ApiError, messageOf } from './http.js';
 import { announce } from './notify.js';
 import { onEnter, replaceRoute, routeHash } from './router.js';
 import { bindTenantPicker, knownTenants } from './tenants.js';
 
 const SEARCH_DELAY_MS = 250;
 const PAGE_SIZE = 25;
+/**
+ * The server runs one search across tenants per staff member at a time and answers 429 (with
+ * `Retry-After`) to another meanwhile: an older search of this page may still be running there
+ * when a newer one is asked for. The newer one waits as told and asks again, this many times.
+ */
+const BUSY_RETRIES = 5;
 const STATUS_CHOICES = ['', 'active,expiring,grace', ...STATUSES];
 
 /**
@@ -155,7 +161,9 @@ async function load() {
   byId('keys-retry').disabled = true;
   try {
     const query = { tenant: search.tenant, q: search.q, status: search.status };
-    const data = await listCredentials({ ...query, limit: PAGE_SIZE, cursor: search.cursors[search.page] });
+    const data = await whenFree(seq, () =>
+      listCredentials({ ...query, limit: PAGE_SIZE, cursor: search.cursors[search.page] }),
+    );
     if (seq !== search.seq || !state.signedIn) return;
     search.items = Array.isArray(data?.credentials) ? data.credentials : [];
     rememberTenants(search.items.map((c) => c.tenant).filter(Boolean));
@@ -174,6 +182,25 @@ async function load() {
     show(byId('keys-loading'), false);
   } finally {
     if (seq === search.seq) byId('keys-retry').disabled = false;
+  }
+}
+
+/**
+ * `call()`, asked again after `Retry-After` while the server says another search of this staff
+ * member is still running (429) and search `seq` is still the newest; at most `BUSY_RETRIES`
+ * times.
+ */
+async function whenFree(seq, call) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      const busy = error instanceof ApiError && error.status === 429;
+      if (!busy || attempt >= BUSY_RETRIES || seq !== search.seq) throw error;
+      const seconds = Math.min(Math.max(error.retryAfterSeconds ?? 1, 1), 5);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      if (seq !== search.seq) throw error;
+    }
   }
 }
 

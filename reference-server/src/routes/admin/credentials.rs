@@ -16,12 +16,29 @@
 //! - `GET /v1/admin/credentials?tenant=&q=&status=&sort=&limit=&cursor=` → a page of keys across
 //!   tenants, each a Credential plus `"tenant": {"id", "name"}`; `q` (at most 200 characters)
 //!   matches the key id, the masked key and the name.
+//!
+//!   **What one staff member can make the database spend.** Without `tenant`, a listing reads
+//!   across every tenant's keys: a search (`q`) reads every row (about 2 s of database time at
+//!   1 000 000 keys), and a status filter or a cursor can read most of them too. So a listing
+//!   without `tenant` — whatever its filters; the cheap ones cost nothing to refuse — holds one
+//!   of the staff member's [`MAX_SEARCHES_PER_STAFF`] (1) places while it runs, freed however it
+//!   ends; past it 429 `too_many_requests` with `Retry-After: 1` at once, without a query
+//!   ([`InFlight::staff_searches`]). Another staff member's places and partners' requests are
+//!   untouched. On PostgreSQL each of its statements also runs under `statement_timeout` =
+//!   `staff_search_timeout_ms` (default 5 s): one past it is cancelled by the database and the
+//!   request answers 503 `service_unavailable` (`Retry-After: 5`), as for any database failure.
+//!   SQLite has no statement timeout: there the per-staff place, and the one process that holds
+//!   the database, bound it. A listing with `tenant` reads that tenant's keys only, by index, as
+//!   the partner's own listing does, and is not capped.
 //! - `PATCH /v1/admin/credentials/<id>` → as for partners, on the key's tenant's behalf.
 //!
 //! Audit: `credential.revoked` (one per key revoked), `tenant.keys_revoked` (when revoke-all
 //! revoked any) and `credential.updated` in the tenant's trail with the staff actor, written by
 //! the audited key store ([`crate::keys`]) in the change's own transaction; a change that
 //! changes nothing writes none.
+//!
+//! [`MAX_SEARCHES_PER_STAFF`]: crate::auth::in_flight::MAX_SEARCHES_PER_STAFF
+//! [`InFlight::staff_searches`]: crate::auth::in_flight::InFlight::staff_searches
 
 use std::collections::HashMap;
 
@@ -106,23 +123,31 @@ pub async fn detail(
 
 /// Keys across tenants, a page at a time: `{"credentials": [Credential + "tenant"],
 /// "next_cursor"}`. `tenant` narrows to one tenant (then `counts` too); `q` matches the key id,
-/// the masked key and the name; `status`, `sort`, `limit` and `cursor` as for partners.
+/// the masked key and the name; `status`, `sort`, `limit` and `cursor` as for partners. Without
+/// `tenant`: one at a time per staff member, under the PostgreSQL time limit (module docs).
 #[get("/v1/admin/credentials")]
 pub async fn list(
     app: &State<App>,
-    _staff: &StaffSession,
+    staff: &StaffSession,
     params: QueryParams<'_>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let base = match params.get("tenant") {
+    // `_in_flight` holds the staff member's place until this function returns or its future is
+    // dropped, whatever the outcome.
+    let (base, _in_flight) = match params.get("tenant") {
         Some(tid) => {
             // An unknown tenant lists nothing; a malformed one is a bad parameter.
             if !tid.starts_with("ten_") || tid.len() > 64 {
                 return Err(invalid("tenant must be a tenant id (ten_…)."));
             }
-            listing::for_tenant(app, TenantId::new(tid)).search_masked_key(true)
+            let query = listing::for_tenant(app, TenantId::new(tid)).search_masked_key(true);
+            (query, None)
         }
         None => {
-            ListQuery::across_tenants(app.now()).expiring_window(app.keys.policy().expiring_window)
+            let entered = app.staff_searches.enter(&staff.staff.id)?;
+            let query = ListQuery::across_tenants(app.now())
+                .expiring_window(app.keys.policy().expiring_window)
+                .time_limit(app.config.staff_search_timeout);
+            (query, Some(entered))
         }
     };
     let page = listing::page(app, &params, base).await?;
