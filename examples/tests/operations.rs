@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{Proc, agent, create, list, login, provision};
-use idunox_keys::{KeyFormat, KeyId};
 use idunox_test_support::process::Spawned;
+use idunox_test_support::server::wrong_secret;
 use serde_json::Value;
 
 const METRICS_TOKEN: &str = "data-api-metrics-token-0123";
@@ -40,17 +40,6 @@ fn metric(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or(0.0)
-}
-
-/// The same key id with another secret (valid checksum): refused as `wrong_secret`.
-fn wrong_secret(key: &str) -> String {
-    let format = KeyFormat::new("idx", "test").unwrap();
-    let id = KeyId::parse(&key[9..21]).unwrap();
-    format
-        .generate_with_id(id)
-        .unwrap()
-        .expose_secret()
-        .to_owned()
 }
 
 /// The key with its last checksum character changed: refused as `bad_checksum`.

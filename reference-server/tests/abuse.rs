@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use idunox_test_support::http::{Answer, send, try_send};
 use idunox_test_support::process::Spawned;
-use idunox_test_support::server::ServerCommand;
+use idunox_test_support::server::{ServerCommand, wrong_secret};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
@@ -146,17 +146,6 @@ fn audit_count(http: &ureq::Agent, s: &Spawned, token: &str, action: &str) -> us
         }
     }
     panic!("more than 100 audit pages");
-}
-
-/// The same key id with another secret and a valid checksum.
-fn wrong_secret(key: &str) -> String {
-    let format = idunox_keys::KeyFormat::new("idx", "test").unwrap();
-    let id = idunox_keys::KeyId::parse(&key[9..21]).unwrap();
-    format
-        .generate_with_id(id)
-        .unwrap()
-        .expose_secret()
-        .to_owned()
 }
 
 /// A server on `db` with the tenants `emails` provisioned; `None` when the database is missing.

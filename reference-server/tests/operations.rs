@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use idunox_test_support::http::{Answer, send};
 use idunox_test_support::process::Spawned;
-use idunox_test_support::server::ServerCommand;
+use idunox_test_support::server::{ServerCommand, wrong_secret};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
@@ -108,17 +108,6 @@ fn traffic(http: &ureq::Agent, s: &Spawned) -> (String, String) {
     );
     assert_eq!(me.status, 200, "{}", me.body);
     (token, key)
-}
-
-/// The same key id with another secret and a valid checksum: a `wrong_secret` refusal.
-fn wrong_secret(key: &str) -> String {
-    let format = idunox_keys::KeyFormat::new("idx", "test").unwrap();
-    let id = idunox_keys::KeyId::parse(&key[9..21]).unwrap();
-    format
-        .generate_with_id(id)
-        .unwrap()
-        .expose_secret()
-        .to_owned()
 }
 
 fn assert_no_secret(lines: &[String], secrets: &[&str]) {

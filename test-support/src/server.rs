@@ -203,3 +203,22 @@ impl ServerCommand {
         tenant
     }
 }
+
+/// The same key id as `key` — a key the server issued under its default format (`idx`, `test`) —
+/// with another secret and a valid checksum: refused as `wrong_secret`, after the record is read.
+///
+/// # Panics
+/// When `key` is not a key of that format.
+#[must_use]
+pub fn wrong_secret(key: &str) -> String {
+    let format = idunox_keys::KeyFormat::new("idx", "test").expect("the default key format");
+    let id = format
+        .parse(key)
+        .unwrap_or_else(|e| panic!("not an idx_test key: {e}"))
+        .key_id();
+    format
+        .generate_with_id(id)
+        .expect("the OS random number generator")
+        .expose_secret()
+        .to_owned()
+}
