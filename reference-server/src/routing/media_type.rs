@@ -12,7 +12,7 @@ use rocket::http::Status;
 use rocket::route::{self, Handler, Route};
 use rocket::{Data, Request};
 
-use super::table::table;
+use super::table::served;
 use crate::guards::body::{carries_body, is_json, unsupported_media_type};
 
 /// The gate in front of every `/v1` route.
@@ -28,8 +28,7 @@ impl Handler for MediaTypeGate {
         if is_json(req) {
             return route::Outcome::forward(data, Status::NotFound);
         }
-        let served = table(req).is_some_and(|t| t.methods_for(req).contains(&req.method()));
-        if !served {
+        if !served(req) {
             return route::Outcome::forward(data, Status::NotFound);
         }
         match carries_body(req, &mut data).await {

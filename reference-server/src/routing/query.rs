@@ -14,7 +14,7 @@ use rocket::http::Status;
 use rocket::route::{self, Handler, Route};
 use rocket::{Data, Request};
 
-use super::table::table;
+use super::table::served;
 use crate::error::ApiError;
 
 /// The gate against repeated query parameters.
@@ -27,9 +27,10 @@ pub const RANK: isize = -90;
 #[rocket::async_trait]
 impl Handler for QueryGate {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
-        let served = table(req).is_some_and(|t| t.methods_for(req).contains(&req.method()));
+        // The route table only when a name repeats: every other request passes at the cost of
+        // reading its query.
         match repeated(req) {
-            Some(name) if served => route::Outcome::from(req, repeated_parameter(&name)),
+            Some(name) if served(req) => route::Outcome::from(req, repeated_parameter(&name)),
             _ => route::Outcome::forward(data, Status::NotFound),
         }
     }

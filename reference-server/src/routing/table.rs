@@ -107,6 +107,12 @@ pub fn table<'r>(req: &'r Request<'_>) -> Option<&'r RouteTable> {
     )
 }
 
+/// Whether a mounted `/v1` route takes this request's path and method (a wrong method would be a
+/// 405, an unknown path a 404: the gates leave those alone).
+pub fn served(req: &Request<'_>) -> bool {
+    table(req).is_some_and(|t| t.methods_for(req).contains(&req.method()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
